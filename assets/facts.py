@@ -1,0 +1,177 @@
+"""Fact tables and the published warehouse.
+
+``fact_tables`` combines the per-document frames of the lake (Polars), builds a candidate DuckDB
+warehouse beside the live one, and validates every public view with its Great Expectations suite:
+one Dagster asset per view, one asset check per expectation. Contract expectations (severity
+critical) are blocking checks: if one fails, ``warehouse_db`` does not run and analysts keep the
+previous warehouse. Publisher defects (identity FAILs) are warnings: the data is published and the
+finding shown.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from assets.documents import source_documents
+from assets.resources import WarehouseResource
+from pipelines.combine import build_tables, tables_dir
+from pipelines.quality import (
+    CheckOutcome,
+    load_outcomes,
+    save_outcomes,
+    suite_checks,
+    validate_warehouse,
+)
+from pipelines.report import write_html_report
+from pipelines.warehouse import (
+    build_candidate,
+    candidate_path,
+    candidate_run,
+    is_current,
+    promote,
+    row_counts,
+)
+
+# Public views materialized as assets; each has an expectation suite in expectations/<name>.json.
+FACT_VIEWS: dict[str, str] = {
+    "documents": "One row per ingested file version: kind, scope, unit, year, status and the reason of a quarantine.",
+    "func_amounts": "Amounts by 支出功能分类科目 (类/款/项), stage, fund scope and measure, in exact 元.",
+    "func_canonical": "One amount per unit, year, stage, fund scope, code and measure, from the preferred table.",
+    "econ_amounts": "基本支出 by 部门预算支出经济分类 (类/款), measures TOTAL / PERSONNEL / PUBLIC.",
+    "three_public": "“三公”经费 items and 机关运行经费, budget and final, with the printed string and unit.",
+    "quality_findings": "Identity checks per document and table (PASS / PASS_ROUNDING / FAIL), with both sides.",
+    "budget_vs_final": "预算 vs 决算 per unit, year, fund scope and 功能分类 code, with the execution rate.",
+    "projects": "Projects of 绩效目标 forms and 项目支出绩效目标表: names, category, budgets in exact 元.",
+    "project_line_items": "项目构成分解 / 项目资金构成 rows of each project (金额合计 rows excluded).",
+    "indicators": "绩效指标 with canonical levels and the parsed 目标值 (kind, operator, value, unit, text).",
+}
+
+_SEVERITY = {"critical": dg.AssetCheckSeverity.ERROR}
+
+
+def _check_specs() -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            name=c["check"], asset=view, description=c["description"], blocking=c["severity"] == "critical"
+        )
+        for view in FACT_VIEWS
+        for c in suite_checks(view)
+    ]
+
+
+def _preview(con: duckdb.DuckDBPyConnection, view: str, n: int = 8) -> str:
+    cur = con.execute(f"SELECT * FROM {view} LIMIT {n}")
+    cols = [d[0] for d in cur.description][:10]
+    rows = cur.fetchall()
+    if not rows:
+        return "(no rows)"
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in r[: len(cols)]) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _check_result(o: CheckOutcome, view: str) -> dg.AssetCheckResult:
+    metadata = {"expectation": o.expectation_type, "severity": o.severity}
+    if o.element_count is not None:
+        metadata["rows_checked"] = o.element_count
+    if o.unexpected_count is not None:
+        metadata["unexpected"] = o.unexpected_count
+    if o.unexpected_sample:
+        metadata["sample"] = dg.MetadataValue.json(o.unexpected_sample[:10])
+    if o.observed:
+        metadata["observed"] = o.observed
+    if o.exception:
+        metadata["error"] = o.exception
+    return dg.AssetCheckResult(
+        asset_key=view,
+        check_name=o.check,
+        passed=o.success,
+        severity=_SEVERITY.get(o.severity, dg.AssetCheckSeverity.WARN),
+        description=o.summary(),
+        metadata=metadata,
+    )
+
+
+def _remove_candidates_of_finished_runs(context: dg.AssetExecutionContext, target: Path) -> None:
+    """Candidates are named by run; one whose run is no longer in progress (it failed, or its
+    process was killed) will never be promoted."""
+    in_progress = dg.RunsFilter(
+        statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.QUEUED,
+                  dg.DagsterRunStatus.NOT_STARTED]
+    )  # fmt: skip
+    live = {r.run_id[:8] for r in context.instance.get_runs(filters=in_progress)} | {context.run_id[:8]}
+    for p in target.parent.glob(f".{target.name}.*.candidate"):
+        if candidate_run(p) not in live:
+            p.unlink(missing_ok=True)
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(view, deps=[source_documents], group_name="facts", kinds={"polars", "duckdb"}, description=text)
+        for view, text in FACT_VIEWS.items()
+    ],
+    check_specs=_check_specs(),
+    can_subset=False,
+)
+def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    lake = warehouse.lake
+    target = warehouse.warehouse_path
+    build_tables(lake)
+    outcomes_path = tables_dir(lake) / "_validation.json"
+    if is_current(lake, target) and outcomes_path.exists():
+        context.log.info("nothing changed since the published warehouse: reporting its checks")
+        db, outcomes, rebuilt = target, load_outcomes(outcomes_path), False
+    else:
+        _remove_candidates_of_finished_runs(context, target)
+        db = build_candidate(lake, target, context.run_id[:8])
+        outcomes = validate_warehouse(db)
+        save_outcomes(outcomes_path, outcomes)
+        rebuilt = True
+    report = write_html_report(db, outcomes, target.parent / "reports")
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for view in FACT_VIEWS:
+            failed = [o for o in outcomes.get(view, []) if not o.success]
+            yield dg.MaterializeResult(
+                asset_key=view,
+                metadata={
+                    "dagster/row_count": con.execute(f"SELECT count(*) FROM {view}").fetchone()[0],
+                    "rebuilt": rebuilt,
+                    "failed_checks": len(failed),
+                    "quality_report": dg.MetadataValue.path(str(report)),
+                    "preview": dg.MetadataValue.md(_preview(con, view)),
+                },
+            )
+    finally:
+        con.close()
+    for view in FACT_VIEWS:
+        for o in outcomes.get(view, []):
+            yield _check_result(o, view)
+
+
+@dg.asset(
+    deps=list(FACT_VIEWS),
+    group_name="warehouse",
+    kinds={"duckdb"},
+    description="The DuckDB warehouse analysts query: the validated candidate swapped in atomically.",
+)
+def warehouse_db(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    target = warehouse.warehouse_path
+    candidate = candidate_path(target, context.run_id[:8])
+    published = candidate.exists()
+    if published:
+        promote(candidate, target, warehouse.lake)
+    else:
+        context.log.info("warehouse already current: not replaced")
+    counts = row_counts(target)
+    md = "\n".join(["| view | rows |", "|---|---|", *[f"| {k} | {v} |" for k, v in counts.items()]])
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(target)),
+            "published": published,
+            "views": dg.MetadataValue.md(md),
+            "quality_report": dg.MetadataValue.path(str(Path(target).parent / "reports" / "latest.html")),
+            **{f"rows/{k}": v for k, v in counts.items()},
+        }
+    )

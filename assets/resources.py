@@ -1,0 +1,22 @@
+"""The warehouse resource: where the DuckDB file and its lake live."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.jobs import default_warehouse
+from pipelines.lake import Lake, lake_dir_for
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """``path`` is the DuckDB warehouse file; its lake of per-document results sits beside it."""
+
+    path: str = str(default_warehouse())
+
+    @property
+    def warehouse_path(self) -> Path:
+        return Path(self.path).resolve()
+
+    @property
+    def lake(self) -> Lake:
+        return Lake(lake_dir_for(self.warehouse_path))

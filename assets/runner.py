@@ -1,0 +1,155 @@
+"""Running the ingestion job in-process (``budgetwh ingest``), exactly as the schedule runs it:
+register the files, add their document partitions, execute the job over them, summarize."""
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.jobs import (
+    IngestResult,
+    Registration,
+    default_workers,
+    document_for,
+    iter_source_files,
+    register_sources,
+    summarize,
+    warm_up_workers,
+)
+from pipelines.lake import Lake, file_lock, lake_dir_for, pid_alive
+
+PARTITIONS_NAME = "documents"
+PID_TAG = "budgetwh/pid"
+HOST_TAG = "budgetwh/host"
+
+
+def partition_range_tags(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, str]:
+    """Tags that make one run cover the given dynamic partitions: the smallest range of the
+    registered order containing all of them (documents inside it that are current are skipped)."""
+    ordered = list(instance.get_dynamic_partitions(PARTITIONS_NAME))
+    positions = sorted(ordered.index(k) for k in keys)
+    return {
+        "dagster/asset_partition_range_start": ordered[positions[0]],
+        "dagster/asset_partition_range_end": ordered[positions[-1]],
+    }
+
+
+def add_partitions(instance: dg.DagsterInstance, keys: list[str]) -> None:
+    for attempt in range(5):
+        existing = set(instance.get_dynamic_partitions(PARTITIONS_NAME))
+        missing = [k for k in dict.fromkeys(keys) if k not in existing]
+        if not missing:
+            return
+        try:
+            instance.add_dynamic_partitions(PARTITIONS_NAME, missing)
+            return
+        except Exception:  # another process (the sensor, a second ingest) added some at the same moment
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+def register_partitions(instance: dg.DagsterInstance, lake: Lake, paths: list[Path]) -> Registration:
+    """Register the files under ``paths`` in the lake and as document partitions."""
+    registration = register_sources(lake, iter_source_files(paths))
+    add_partitions(instance, [e.partition_key for e in registration.entries])
+    return registration
+
+
+def batches(instance: dg.DagsterInstance, keys: list[str], batch_size: int) -> list[list[str]]:
+    """The keys in the registered order, cut into batches of at most ``batch_size``: one run each,
+    over the partition range from its first to its last key (documents inside a range that are
+    current are skipped by the run)."""
+    position = {k: i for i, k in enumerate(instance.get_dynamic_partitions(PARTITIONS_NAME))}
+    ordered = sorted(dict.fromkeys(keys), key=lambda k: position[k])
+    return [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
+
+
+def launch_plan(instance: dg.DagsterInstance, lake: Lake, paths: list[Path]) -> tuple[str, dict[str, str], list]:
+    """Which job to run with which tags for these paths: ``ingest`` over the partitions that need
+    parsing, or ``publish`` when every file is already current."""
+    registration = register_partitions(instance, lake, paths)
+    if registration.new_keys:
+        return "ingest", partition_range_tags(instance, registration.new_keys), registration.entries
+    return "publish", {}, registration.entries
+
+
+def fail_orphaned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Runs of ``budgetwh ingest`` whose process died (kill -9, power loss) stay STARTED forever in
+    the instance; mark them failed so that the UI tells the truth. Only runs tagged with the pid of
+    a local process that no longer exists are touched."""
+    from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
+
+    failed = []
+    runs = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING]))
+    for run in runs:
+        pid = run.tags.get(PID_TAG)
+        if run.tags.get(HOST_TAG) != socket.gethostname() or not pid or not pid.isdigit() or pid_alive(int(pid)):
+            continue
+        instance.report_run_failed(run, f"The process running it (pid {pid}) died; the next run redid its work.")
+        failed.append(run.run_id)
+    return failed
+
+
+def prepare_dagster_home(home: Path) -> Path:
+    """Create a Dagster home with telemetry off (this machine may have no internet). The config is
+    written under a temporary name: two first runs may start at once."""
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists():
+        tmp = home / f".dagster.yaml.{os.getpid()}.tmp"
+        tmp.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        os.replace(tmp, cfg)
+    return home
+
+
+def get_instance() -> dg.DagsterInstance:
+    """The instance of $DAGSTER_HOME. Two processes creating a new instance at once race on its
+    SQLite schema (a UNIQUE error from alembic); a file lock lets the first finish."""
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return dg.DagsterInstance.get()
+    with file_lock(Path(home) / ".budgetwh-instance.lock"):
+        return dg.DagsterInstance.get()
+
+
+def run_ingest(
+    paths: list[Path], warehouse: Path, *, workers: int | None = None, log_level: str = "WARNING"
+) -> IngestResult:
+    from assets.definitions import defs
+    from pipelines.jobs import default_dagster_home
+
+    started = time.perf_counter()
+    warehouse = Path(warehouse).resolve()
+    os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(default_dagster_home(warehouse)))
+    lake = Lake(lake_dir_for(warehouse))
+    instance = get_instance()
+    fail_orphaned_runs(instance)
+    lake.clean_stale_temp()
+    job_name, tags, entries = launch_plan(instance, lake, paths)
+    if job_name == "ingest":
+        warm_up_workers(workers or default_workers())
+    before = {e.source_file: document_for(lake, e).get("parsed_at") for e in entries}
+    tags = {**tags, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    run_config: dict = {
+        "resources": {"warehouse": {"config": {"path": str(warehouse)}}},
+        "loggers": {"console": {"config": {"log_level": log_level}}},
+    }
+    if job_name == "ingest" and workers:
+        run_config["ops"] = {"source_documents": {"config": {"workers": workers}}}
+    result = defs.resolve_job_def(job_name).execute_in_process(
+        instance=instance, run_config=run_config, tags=tags, raise_on_error=False
+    )
+    error = None
+    if not result.success:
+        failures = [e for e in result.all_events if e.is_step_failure]
+        error = (
+            "; ".join(str(e.step_failure_data.error.message).strip() for e in failures if e.step_failure_data)
+            or "run failed"
+        )
+    return summarize(
+        lake, warehouse, entries, before, success=result.success, job_name=job_name, run_id=result.run_id,
+        seconds=time.perf_counter() - started, error=error,
+    )  # fmt: skip

@@ -1,0 +1,170 @@
+"""Speed of budgetwh against bare pdfplumber on the real corpus (a script, not a timed test).
+
+Measures, in one run over the PDFs of ../shared/corpus:
+  (a) bare pdfplumber: open every PDF and call ``extract_tables()`` on every page (one process);
+  (b) ``budgetwh ingest`` end to end into a fresh warehouse through the real Dagster job (wall
+      time of the command, startup included), with its peak memory over the process tree;
+  (c) a second ingest with nothing new (no-op), relative to the first;
+  (d) the parse stage (the ``source_documents`` step) with 1 worker process and with 2;
+  and how page triage split the pages between pdfium and pdfplumber.
+
+    uv run python benchmarks/bench_corpus.py [--corpus ../shared/corpus] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def corpus_pdfs(corpus: Path) -> list[Path]:
+    return sorted(p for p in corpus.rglob("*.pdf") if not p.name.startswith("."))
+
+
+def bare_pdfplumber(pdfs: list[Path]) -> tuple[int, float]:
+    import pdfplumber
+
+    pages = 0
+    started = time.perf_counter()
+    for f in pdfs:
+        with pdfplumber.open(f) as pdf:
+            for page in pdf.pages:
+                page.extract_tables()
+                page.flush_cache()
+                pages += 1
+    return pages, time.perf_counter() - started
+
+
+def _tree_rss_kb(root_pid: int) -> tuple[int, int]:
+    """(sum, max) resident memory in kB over a process and all its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{d}/status") as f:
+                kb = next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(d))
+        rss[int(d)] = kb
+    total = biggest = 0
+    stack = [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        biggest = max(biggest, rss.get(pid, 0))
+        stack.extend(children.get(pid, []))
+    return total, biggest
+
+
+def run_measured(cmd: list[str], env: dict) -> tuple[float, int, int, str]:
+    """Wall seconds, peak tree RSS (MB), peak single-process RSS (MB), output."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = [0, 0]
+
+    def poll() -> None:
+        while proc.poll() is None:
+            total, biggest = _tree_rss_kb(proc.pid)
+            peak[0], peak[1] = max(peak[0], total), max(peak[1], biggest)
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    out = proc.communicate()[0]
+    seconds = time.perf_counter() - started
+    watcher.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{out}")
+    return seconds, peak[0] // 1024, peak[1] // 1024, out
+
+
+def parse_step_seconds(dagster_home: Path) -> float:
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home)))
+    run = instance.get_runs(limit=1)[0]
+    stats = {s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(run.run_id)}
+    return stats["source_documents"]
+
+
+def ingest(pdfs: list[Path], tmp: Path, name: str, workers: int, *, again: bool = False) -> dict:
+    env = dict(os.environ)
+    env["DAGSTER_HOME"] = str(tmp / name / "dagster_home")
+    env["BUDGETWH_WAREHOUSE"] = str(tmp / name / "warehouse.duckdb")
+    cmd = [sys.executable, "-m", "pipelines.cli", "ingest", "--workers", str(workers), *map(str, pdfs)]
+    first = run_measured(cmd, env)
+    result = {"seconds": first[0], "tree_mb": first[1], "process_mb": first[2], "output": first[3]}
+    result["parse_seconds"] = parse_step_seconds(tmp / name / "dagster_home")
+    if again:
+        result["noop_seconds"] = run_measured(cmd, env)[0]
+    return result
+
+
+def triage_split(pdfs: list[Path]) -> tuple[int, int]:
+    from pipelines.readers.triage import text_only_pages
+
+    text = sum(len(text_only_pages(f)) for f in pdfs)
+    import pypdfium2 as pdfium
+
+    total = 0
+    for f in pdfs:
+        try:
+            doc = pdfium.PdfDocument(str(f))
+            total += len(doc)
+            doc.close()
+        except Exception:
+            pass
+    return text, total
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus"))
+    args = ap.parse_args()
+    pdfs = corpus_pdfs(Path(args.corpus))
+    if not pdfs:
+        print(f"no PDFs under {args.corpus}")
+        return 1
+    cpus = os.cpu_count() or 1
+    print(f"{len(pdfs)} PDFs under {args.corpus}; {cpus} CPUs")
+
+    pages, bare_s = bare_pdfplumber(pdfs)
+    print(f"(a) bare pdfplumber extract_tables(): {pages} pages in {bare_s:.1f}s = {pages / bare_s:.1f} pages/s")
+
+    text_pages, total_pages = triage_split(pdfs)
+    print(f"    page triage: {text_pages} of {total_pages} pages are running text only (pdfium reads them), "
+          f"{total_pages - text_pages} need pdfplumber's geometry")  # fmt: skip
+
+    with tempfile.TemporaryDirectory(prefix="budgetwh-bench-") as t:
+        tmp = Path(t)
+        two = ingest(pdfs, tmp, "two", min(2, cpus), again=True)
+        one = ingest(pdfs, tmp, "one", 1)
+    print(f"(b) budgetwh ingest ({min(2, cpus)} workers, fresh warehouse, wall time of the command): "
+          f"{two['seconds']:.1f}s = {pages / two['seconds']:.1f} pages/s; "
+          f"peak memory {two['tree_mb']} MB over all processes, {two['process_mb']} MB in the largest")  # fmt: skip
+    print(f"    ratio ingest / bare pdfplumber (pages per second): {bare_s / two['seconds']:.2f}  (goal ≥ 1.0)")
+    print(f"(c) no-op re-ingest: {two['noop_seconds']:.1f}s = {two['noop_seconds'] / two['seconds']:.1%} "
+          "of the first  (goal < 5%)")  # fmt: skip
+    print(f"(d) parse stage (source_documents step): 1 worker {one['parse_seconds']:.1f}s, "
+          f"2 workers {two['parse_seconds']:.1f}s: speed-up ×{one['parse_seconds'] / two['parse_seconds']:.2f}  "
+          f"(goal ≥ 1.7); whole ingest with 1 worker {one['seconds']:.1f}s, peak {one['tree_mb']} MB")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

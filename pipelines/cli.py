@@ -1,0 +1,160 @@
+"""The ``budgetwh`` command (ANALYST-INTERFACE.md): ingest, query, report, ui, samples."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from pipelines.jobs import DEFAULT_INBOX, PROJECT_ROOT, default_dagster_home, default_inbox, default_warehouse
+
+
+def _prepare_dagster_home(warehouse: Path) -> Path:
+    from assets.runner import prepare_dagster_home
+
+    home = prepare_dagster_home(default_dagster_home(warehouse))
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from pipelines.jobs import ingest_if_nothing_new
+
+    warehouse = Path(args.warehouse or default_warehouse()).resolve()
+    inbox = default_inbox()
+    paths = [Path(p) for p in args.paths] or [inbox]
+    if not args.paths and inbox.resolve() == DEFAULT_INBOX.resolve():
+        from pipelines.samples import ensure_samples
+
+        created = ensure_samples(DEFAULT_INBOX)
+        if created:
+            print(
+                f"{DEFAULT_INBOX} held no documents: generated {len(created)} sample documents in {created[0].parent}"
+            )
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        print("No such file or folder: " + ", ".join(map(str, missing)), file=sys.stderr)
+        return 2
+    result = None if args.full_run else ingest_if_nothing_new(paths, warehouse)
+    if result is None:  # there is work: the Dagster job runs
+        from assets.runner import run_ingest
+
+        _prepare_dagster_home(warehouse)
+        result = run_ingest(paths, warehouse, workers=args.workers)
+    print(result.summary())
+    if not result.success:
+        return 1
+    if args.strict and result.quarantined:
+        return 3
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from pipelines.warehouse import format_rows, run_query
+
+    warehouse = Path(args.warehouse or default_warehouse())
+    try:
+        columns, rows = run_query(warehouse, args.sql)
+    except FileNotFoundError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except duckdb.Error as exc:
+        print(f"Query failed: {exc}", file=sys.stderr)
+        return 2
+    print(format_rows(columns, rows, args.format))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipelines.report import findings_report
+
+    warehouse = Path(args.warehouse or default_warehouse())
+    try:
+        print(findings_report(warehouse, args.document, include_passing=args.all))
+    except FileNotFoundError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    warehouse = Path(args.warehouse or default_warehouse()).resolve()
+    _prepare_dagster_home(warehouse)
+    os.environ["BUDGETWH_WAREHOUSE"] = str(warehouse)
+    argv = [sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
+            "-h", args.host, "-p", str(args.port)]  # fmt: skip
+    print(
+        f"Dagster UI on http://{args.host}:{args.port} (warehouse {warehouse}, DAGSTER_HOME {os.environ['DAGSTER_HOME']}, "
+        f"inbox {default_inbox()})",
+        flush=True,
+    )
+    os.chdir(PROJECT_ROOT)
+    os.execv(sys.executable, argv)
+    return 0  # pragma: no cover
+
+
+def cmd_samples(args: argparse.Namespace) -> int:
+    from pipelines.samples import write_samples
+
+    started = time.perf_counter()
+    files = write_samples(Path(args.out), count=args.count, seed=args.seed)
+    print(f"wrote {len(files)} sample documents to {args.out} in {time.perf_counter() - started:.1f}s")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="budgetwh",
+        description="Chinese government budget disclosures (预算/决算/绩效目标) into a DuckDB warehouse.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    wh_help = "warehouse file (default: $BUDGETWH_WAREHOUSE or data/warehouse.duckdb)"
+    s = sub.add_parser("ingest", help="ingest PDFs and text extractions into the warehouse")
+    s.add_argument("paths", nargs="*", help="files or folders (default: $BUDGETWH_INBOX or data/inbox)")
+    s.add_argument("--warehouse", help=wh_help)
+    s.add_argument("--strict", action="store_true", help="exit non-zero when any document is quarantined")
+    s.add_argument("--workers", type=int, default=None, help="parsing processes (default: number of CPUs)")
+    s.add_argument(
+        "--full-run", action="store_true",
+        help="run the Dagster job even when nothing is new (by default a no-op ingest launches no run)",
+    )  # fmt: skip
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("query", help="read-only SQL over the warehouse views")
+    s.add_argument("sql")
+    s.add_argument("--warehouse", help=wh_help)
+    s.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    s.set_defaults(func=cmd_query)
+
+    s = sub.add_parser("report", help="quality findings, failures first")
+    s.add_argument("--document", help="only this doc_id")
+    s.add_argument("--warehouse", help=wh_help)
+    s.add_argument("--all", action="store_true", help="list passing checks too")
+    s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("ui", help="start the Dagster UI over the same warehouse")
+    s.add_argument("--warehouse", help=wh_help)
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=3000)
+    s.set_defaults(func=cmd_ui)
+
+    s = sub.add_parser("samples", help="generate sample budget documents (PDF and text)")
+    s.add_argument("out", nargs="?", default=str(DEFAULT_INBOX / "samples"))
+    s.add_argument("--count", type=int, default=0, help="synthetic documents to add beyond the fixed samples")
+    s.add_argument("--seed", type=int, default=7)
+    s.set_defaults(func=cmd_samples)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Developer scripts: starting the Dagster UI for tests, screenshots of the UI."""

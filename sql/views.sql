@@ -1,0 +1,143 @@
+-- The public views (ANALYST-INTERFACE.md). Names and columns are a contract: change them only
+-- deliberately, with the data dictionary (docs/data-dictionary.md).
+
+CREATE OR REPLACE VIEW documents AS
+SELECT doc_id, source_file, sha256, doc_kind, scope, unit_name, fiscal_year, page_count, status, error
+FROM doc_document;
+
+-- Facts of current documents only: quarantined files have none, superseded versions are hidden.
+CREATE OR REPLACE VIEW loaded_documents AS
+SELECT * FROM doc_document WHERE status = 'loaded';
+
+CREATE OR REPLACE VIEW func_amounts AS
+SELECT f.doc_id, d.unit_name, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.table_type,
+       f.table_title, f.func_code, f.func_level, f.func_name, f.measure, f.amount_yuan, f.page_no
+FROM fact_func_amount f JOIN loaded_documents d USING (doc_id);
+
+-- One amount per unit, year, kind, scope, stage, fund scope, code and measure: the preferred table
+-- (支出总表 B3/F3, then the fund-scope tables B5/F5, then 收入总表 B2/F2), printed tables before
+-- narrative quotes, so that sums never double count.
+CREATE OR REPLACE VIEW func_canonical AS
+SELECT f.doc_id, d.unit_name, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.table_type,
+       f.table_title, f.func_code, f.func_level, f.func_name, f.measure, f.amount_yuan, f.page_no
+FROM fact_func_amount f JOIN loaded_documents d USING (doc_id)
+QUALIFY row_number() OVER (
+  PARTITION BY d.unit_name, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.func_code, f.measure
+  ORDER BY CASE WHEN f.amount_yuan IS NULL THEN 1 ELSE 0 END,
+           CASE f.source_kind WHEN 'TABLE' THEN 0 ELSE 1 END,
+           CASE f.table_type WHEN 'B3' THEN 1 WHEN 'F3' THEN 1 WHEN 'B5' THEN 2 WHEN 'F5' THEN 2
+                             WHEN 'B2' THEN 3 WHEN 'F2' THEN 3 WHEN 'B4' THEN 4 WHEN 'F4' THEN 4 ELSE 9 END,
+           f.doc_id, f.page_no) = 1;
+
+-- 基本支出 by economic classification. Where a document prints it twice (一般公共预算 and 财政拨款
+-- versions, Jiangsu), the 一般公共预算 table is shown.
+CREATE OR REPLACE VIEW econ_amounts AS
+SELECT f.doc_id, d.unit_name, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.econ_code, f.econ_level,
+       f.econ_name, f.measure, f.amount_yuan, f.page_no
+FROM fact_econ_amount f JOIN loaded_documents d USING (doc_id)
+QUALIFY rank() OVER (
+  PARTITION BY f.doc_id, f.stage
+  ORDER BY CASE f.fund_scope WHEN 'GPB' THEN 0 ELSE 1 END) = 1;
+
+CREATE OR REPLACE VIEW three_public AS
+SELECT t.doc_id, d.unit_name, d.fiscal_year, d.doc_kind, d.scope, t.stage, t.item, t.amount_yuan,
+       t.amount_raw, t.amount_unit, t.page_no
+FROM fact_three_public t JOIN loaded_documents d USING (doc_id);
+
+CREATE OR REPLACE VIEW quality_findings AS
+SELECT c.doc_id, c.rule, c.status, c.severity, c.table_type, c.page_no, c.subject, c.lhs, c.rhs, c.diff,
+       c.tolerance, c.message
+FROM fact_check c JOIN doc_document d USING (doc_id)
+WHERE d.status <> 'superseded';
+
+-- 预算 vs 决算 (DOMAIN.md §5.4): one row per unit, year, fund scope and 功能分类 code, the budget and
+-- the final from whichever documents hold them. Both sides are TOTAL amounts at the same fund scope.
+-- Budget: the figures a 决算 states itself (its table columns 全年预算数/年初预算数, or the 年初预算 /
+-- 全年预算 its 情况说明 quotes per 项, which is what its printed 完成率 is measured against), else the
+-- 预算 document of that year; the adjusted budget (全年预算) before the initial one (年初预算), a
+-- 部门 document before a 单位 one, then the preferred table as in func_canonical.
+-- Final: the 决算 document's tables (支出决算表 F3, then F5, F2, F4, then the 类 rows of F1).
+-- execution_rate = final / budget (a ratio: 0.982 is 98.2 %), NULL when either is missing or the
+-- budget is 0.
+CREATE OR REPLACE VIEW budget_vs_final AS
+WITH budget AS (
+  SELECT d.unit_name, d.fiscal_year, f.fund_scope, f.func_code, f.func_level, f.func_name, f.amount_yuan,
+         row_number() OVER (
+           PARTITION BY d.unit_name, d.fiscal_year, f.fund_scope, f.func_code
+           ORDER BY CASE d.doc_kind WHEN 'FINAL_ACCOUNT' THEN 0 ELSE 1 END,
+                    CASE f.source_kind WHEN 'TABLE' THEN 0 ELSE 1 END,
+                    CASE f.stage WHEN 'BUDGET_ADJUSTED' THEN 0 ELSE 1 END,
+                    CASE d.scope WHEN '部门' THEN 0 ELSE 1 END,
+                    CASE f.table_type WHEN 'B3' THEN 1 WHEN 'F3' THEN 1 WHEN 'B5' THEN 2 WHEN 'F5' THEN 2
+                                      WHEN 'B2' THEN 3 WHEN 'F2' THEN 3 WHEN 'B4' THEN 4 WHEN 'F4' THEN 4
+                                      ELSE 9 END,
+                    f.doc_id, f.page_no) AS pick
+  FROM fact_func_amount f JOIN loaded_documents d USING (doc_id)
+  WHERE f.measure = 'TOTAL' AND f.stage IN ('BUDGET_INITIAL', 'BUDGET_ADJUSTED')
+    AND f.amount_yuan IS NOT NULL AND d.doc_kind IN ('BUDGET', 'FINAL_ACCOUNT')
+),
+final AS (
+  SELECT d.unit_name, d.fiscal_year, f.fund_scope, f.func_code, f.func_level, f.func_name, f.amount_yuan,
+         row_number() OVER (
+           PARTITION BY d.unit_name, d.fiscal_year, f.fund_scope, f.func_code
+           ORDER BY CASE d.scope WHEN '部门' THEN 0 ELSE 1 END,
+                    CASE f.table_type WHEN 'F3' THEN 1 WHEN 'F5' THEN 2 WHEN 'F2' THEN 3 WHEN 'F4' THEN 4
+                                      ELSE 9 END,
+                    f.doc_id, f.page_no) AS pick
+  FROM fact_func_amount f JOIN loaded_documents d USING (doc_id)
+  WHERE f.measure = 'TOTAL' AND f.stage = 'FINAL' AND f.source_kind = 'TABLE'
+    AND f.amount_yuan IS NOT NULL AND d.doc_kind = 'FINAL_ACCOUNT'
+)
+SELECT coalesce(fi.unit_name, b.unit_name) AS unit_name,
+       coalesce(fi.fiscal_year, b.fiscal_year) AS fiscal_year,
+       coalesce(fi.fund_scope, b.fund_scope) AS fund_scope,
+       coalesce(fi.func_code, b.func_code) AS func_code,
+       coalesce(fi.func_level, b.func_level) AS func_level,
+       coalesce(nullif(fi.func_name, ''), b.func_name) AS func_name,
+       b.amount_yuan AS budget_yuan,
+       fi.amount_yuan AS final_yuan,
+       -- exact: integer 分, rounded half away from zero to 6 decimals (DuckDB divides DECIMALs in DOUBLE)
+       CASE WHEN b.amount_yuan IS NULL OR b.amount_yuan = 0 OR fi.amount_yuan IS NULL THEN NULL
+            ELSE CAST(CAST(sign(fi.amount_yuan) * sign(b.amount_yuan)
+                           * ((2 * abs(CAST(fi.amount_yuan * 100 AS HUGEINT)) * 1000000
+                               + abs(CAST(b.amount_yuan * 100 AS HUGEINT)))
+                              // (2 * abs(CAST(b.amount_yuan * 100 AS HUGEINT)))) AS DECIMAL(18, 0))
+                      * CAST(0.000001 AS DECIMAL(7, 6)) AS DECIMAL(18, 6))
+       END AS execution_rate
+FROM (SELECT * FROM budget WHERE pick = 1) b
+FULL OUTER JOIN (SELECT * FROM final WHERE pick = 1) fi
+  ON fi.unit_name = b.unit_name AND fi.fiscal_year = b.fiscal_year AND fi.fund_scope = b.fund_scope
+ AND fi.func_code = b.func_code;
+
+-- 绩效目标 forms. unit_name and fiscal_year are the document's where it names them (so that projects
+-- join the other views), else what the form prints.
+CREATE OR REPLACE VIEW projects AS
+SELECT p.project_id, p.doc_id, coalesce(d.unit_name, p.unit_name) AS unit_name,
+       coalesce(p.fiscal_year, d.fiscal_year) AS fiscal_year, p.project_name, p.project_category,
+       p.total_budget_yuan, p.current_year_budget_yuan, p.fiscal_grant_yuan, p.page_no
+FROM fact_project p JOIN loaded_documents d USING (doc_id);
+
+CREATE OR REPLACE VIEW project_line_items AS
+SELECT i.project_id, i.seq, i.content, i.detail, i.amount_yuan
+FROM fact_project_line_item i JOIN projects p USING (project_id);
+
+-- One row per printed indicator row (the counts of target-values.md). A cell holding several
+-- indicators keeps them together here, joined by '；' (its parts, one per row: indicator_parts).
+CREATE OR REPLACE VIEW indicators AS
+SELECT i.project_id, p.project_name, p.unit_name, p.fiscal_year, i.seq, i.level1, i.level2,
+       i.cell_name AS indicator_name, i.target_raw, i.target_kind, i.op, i.target_value, i.target_unit,
+       i.target_text
+FROM fact_indicator i JOIN projects p USING (project_id)
+WHERE i.part_no = 1;
+
+-- Not in the contract (additive): every indicator of a split cell on its own row, and the name key
+-- that follows a project across years.
+CREATE OR REPLACE VIEW indicator_parts AS
+SELECT i.project_id, p.project_name, p.unit_name, p.fiscal_year, i.seq, i.part_no, i.parts_in_cell, i.level1,
+       i.level2, i.indicator_name, i.target_raw, i.target_kind, i.op, i.target_value, i.target_unit,
+       i.target_text
+FROM fact_indicator i JOIN projects p USING (project_id);
+
+CREATE OR REPLACE VIEW project_series AS
+SELECT f.name_key, p.fiscal_year, p.unit_name, p.project_id, p.project_name, p.current_year_budget_yuan
+FROM fact_project f JOIN projects p USING (project_id);

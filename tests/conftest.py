@@ -1,0 +1,65 @@
+"""Shared fixtures. Tests that need the real documents read ../shared (beside the checkout) and
+skip with a message where it is absent (a user's own machine)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("BUDGETWH_SHARED", ROOT.parent / "shared"))
+CORPUS = SHARED / "corpus"
+SEEDS = SHARED / "seeds"
+
+needs_shared = pytest.mark.skipif(
+    not CORPUS.is_dir() or not SEEDS.is_dir(),
+    reason=f"the real documents are not here ({SHARED} is absent): tests on ../shared are skipped",
+)
+
+
+def seed(name_prefix: str) -> Path:
+    matches = sorted(SEEDS.glob(f"{name_prefix}*"))
+    assert matches, f"no seed {name_prefix}* in {SEEDS}"
+    return matches[0]
+
+
+def corpus_file(relative: str) -> Path:
+    path = CORPUS / relative
+    assert path.exists(), f"missing corpus file {path}"
+    return path
+
+
+def _parse(path: str):
+    from pipelines.ingest import parse_document
+
+    return parse_document(Path(path))
+
+
+_PARSED: dict[str, object] = {}
+
+
+def parse_all(paths: list[Path]) -> dict[Path, object]:
+    """Parse documents once per test session, two processes at a time."""
+    todo = [str(p) for p in paths if str(p) not in _PARSED]
+    if todo:
+        # forkserver, not fork: a test process that already ran Polars has its thread pool up, and a
+        # forked child deadlocks on it (seen when a second document is parsed mid-session)
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=min(2, len(todo)), mp_context=context) as pool:
+            for path, parsed in zip(todo, pool.map(_parse, todo), strict=True):
+                _PARSED[path] = parsed
+    return {p: _PARSED[str(p)] for p in paths}
+
+
+@pytest.fixture(scope="session")
+def parsed():
+    """``parsed(path)`` → ParsedDocument, cached for the session."""
+
+    def get(path: Path):
+        return parse_all([path])[path]
+
+    return get

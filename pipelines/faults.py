@@ -27,5 +27,8 @@ def checkpoint(name: str) -> None:
     if _reached[name] != int(nth or 1):
         return
     marker = Path(os.environ.get("BUDGETWH_PAUSE_FILE", "budgetwh.paused"))
-    marker.write_text(str(os.getpid()), encoding="utf-8")
+    # written aside and renamed: a test polling for the marker must never read it empty
+    staged = marker.with_name(f".{marker.name}.pid{os.getpid()}.tmp")
+    staged.write_text(str(os.getpid()), encoding="utf-8")
+    os.replace(staged, marker)
     time.sleep(600)  # the test kills the process long before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import sys
 import time
@@ -156,5 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
+def run() -> None:
+    """The ``budgetwh`` command: ``main``, then a quick exit. After an ingest the interpreter holds
+    Dagster, Great Expectations and pandas; tearing those module graphs down took 1.3 s of a 22 s
+    corpus ingest and serves nothing. Exit handlers still run (logging, worker pools, the fork
+    server) and the output is flushed; only the module teardown is skipped."""
+    code = main()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

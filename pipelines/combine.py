@@ -53,12 +53,28 @@ def document_frame(lake: Lake) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=DOCUMENT_SCHEMA, strict=False)
 
 
-def combine_table(lake: Lake, table: str) -> pl.DataFrame:
+def _scan_table(lake: Lake, table: str) -> pl.LazyFrame | None:
     files = lake.table_files(table)
     if not files:
-        return pl.DataFrame(schema=SCHEMAS[table])
-    df = pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore").collect()
-    return df.select([pl.col(c).cast(t) for c, t in SCHEMAS[table].items()])
+        return None
+    scan = pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore")
+    return scan.select([pl.col(c).cast(t) for c, t in SCHEMAS[table].items()])
+
+
+def combine_table(lake: Lake, table: str) -> pl.DataFrame:
+    """One fact table of the lake, in memory (for tests and tools; publishing streams it)."""
+    scan = _scan_table(lake, table)
+    return pl.DataFrame(schema=SCHEMAS[table]) if scan is None else scan.collect()
+
+
+def write_combined_table(lake: Lake, table: str, path: Path) -> None:
+    """One fact table of the lake written to ``path`` by Polars' streaming engine: the documents'
+    files are read in batches, so memory does not grow with the number of documents."""
+    scan = _scan_table(lake, table)
+    if scan is None:
+        pl.DataFrame(schema=SCHEMAS[table]).write_parquet(path)
+    else:
+        scan.sink_parquet(path)
 
 
 def built_fingerprint(lake: Lake) -> str | None:
@@ -66,21 +82,44 @@ def built_fingerprint(lake: Lake) -> str | None:
     return json.loads(p.read_text())["fingerprint"] if p.exists() else None
 
 
-def build_tables(lake: Lake, *, force: bool = False) -> tuple[bool, dict[str, pl.DataFrame] | None]:
-    """Write every fact table of the lake. Returns (built, frames); nothing is rebuilt when the
-    lake has not changed since the last build (frames is then None)."""
+def _stage_tables(lake: Lake, out_dir: Path) -> dict[str, Path]:
+    """Every table written beside its final name (pid-tagged temporary files)."""
+    staged: dict[str, Path] = {}
+    try:
+        tmp = out_dir / f"{temp_prefix('doc_document')}parquet"
+        staged["doc_document"] = tmp
+        document_frame(lake).write_parquet(tmp)
+        for table in SCHEMAS:
+            tmp = out_dir / f"{temp_prefix(table)}parquet"
+            staged[table] = tmp
+            write_combined_table(lake, table, tmp)
+    except BaseException:
+        _discard(staged)
+        raise
+    return staged
+
+
+def _discard(staged: dict[str, Path]) -> None:
+    for tmp in staged.values():
+        tmp.unlink(missing_ok=True)
+
+
+def build_tables(lake: Lake, *, force: bool = False) -> bool:
+    """Write every fact table of the lake; nothing is rebuilt (False) when the lake has not
+    changed since the last build."""
     fingerprint = lake.fingerprint()
     if not force and built_fingerprint(lake) == fingerprint:
-        return False, None
+        return False
     out_dir = tables_dir(lake)
     out_dir.mkdir(parents=True, exist_ok=True)
     # Another run may replace a document while we read it: read again until the lake held still.
+    staged: dict[str, Path] = {}
     for attempt in range(5):
+        _discard(staged)
         try:
-            frames = {"doc_document": document_frame(lake)}
-            for table in SCHEMAS:
-                frames[table] = combine_table(lake, table)
+            staged = _stage_tables(lake, out_dir)
         except (OSError, pl.exceptions.PolarsError):
+            staged = {}
             if attempt == 4:
                 raise
             fingerprint = lake.fingerprint()
@@ -91,20 +130,21 @@ def build_tables(lake: Lake, *, force: bool = False) -> tuple[bool, dict[str, pl
         fingerprint = now
     else:  # the lake kept changing: publish what was read, and make the next run build again
         fingerprint = f"unsettled-{fingerprint}"
-    with lake.publish_lock():
-        # The fingerprint goes first: a build killed half-way leaves tables that match no fingerprint,
-        # so the next run rebuilds them instead of trusting a mix.
-        (out_dir / "_fingerprint.json").unlink(missing_ok=True)
-        for i, (name, df) in enumerate(frames.items()):
-            tmp = out_dir / f"{temp_prefix(name)}parquet"
-            df.write_parquet(tmp)
-            if i == 1:
-                checkpoint("tables.write")  # one table replaced, the next one staged
-            os.replace(tmp, out_dir / f"{name}.parquet")
-        tmp = out_dir / f"{temp_prefix('_fingerprint')}json"
-        tmp.write_text(json.dumps({"fingerprint": fingerprint}))
-        os.replace(tmp, out_dir / "_fingerprint.json")
-    return True, frames
+    try:
+        with lake.publish_lock():
+            # The fingerprint goes first: a build killed half-way leaves tables that match no
+            # fingerprint, so the next run rebuilds them instead of trusting a mix.
+            (out_dir / "_fingerprint.json").unlink(missing_ok=True)
+            for i, (name, tmp) in enumerate(staged.items()):
+                if i == 1:
+                    checkpoint("tables.write")  # one table replaced, the next ones staged
+                os.replace(tmp, out_dir / f"{name}.parquet")
+            tmp = out_dir / f"{temp_prefix('_fingerprint')}json"
+            tmp.write_text(json.dumps({"fingerprint": fingerprint}))
+            os.replace(tmp, out_dir / "_fingerprint.json")
+    finally:
+        _discard(staged)  # what was not renamed (an error part-way) is not left behind
+    return True
 
 
 def read_table(lake: Lake, table: str) -> pl.DataFrame:

@@ -54,6 +54,9 @@ def read_meta(warehouse: Path, key: str) -> str | None:
         con.close()
 
 
+BUILD_MEMORY_LIMIT = "256MB"
+
+
 def candidate_path(warehouse: Path, run: str = "local") -> Path:
     """Where a run builds the next version of a warehouse before it is validated and swapped in.
     Named by run, so that two overlapping runs never validate or promote each other's file."""
@@ -102,7 +105,8 @@ def build_candidate(lake: Lake, warehouse: Path, run: str = "local") -> Path:
             )
         for stale in (tmp, final):
             stale.unlink(missing_ok=True)
-        con = duckdb.connect(str(tmp))
+        # capped: DuckDB writes and evicts as it goes, so a larger lake costs disk, not memory
+        con = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY_LIMIT})
         try:
             con.execute((SQL_DIR / "tables.sql").read_text(encoding="utf-8"))
             for table in ALL_TABLES:

@@ -54,7 +54,7 @@ def read_meta(warehouse: Path, key: str) -> str | None:
         con.close()
 
 
-BUILD_MEMORY_LIMIT = "256MB"
+BUILD_MEMORY_LIMIT = "128MB"
 
 
 def candidate_path(warehouse: Path, run: str = "local") -> Path:

@@ -183,13 +183,6 @@ def validate_frame(name: str, frame) -> list[CheckOutcome]:
     return outcomes
 
 
-def view_frame(con: duckdb.DuckDBPyConnection, view: str):
-    """A view as a pandas frame with exact Decimal amounts (through Arrow, never float)."""
-    reader = con.execute(f"SELECT * FROM {view}").arrow()
-    table = reader.read_all() if hasattr(reader, "read_all") else reader
-    return table.to_pandas()
-
-
 # Rows handed to Great Expectations at a time. GE holds a view in pandas with Decimal objects
 # (~1.6 MB per 1,000 rows); validating in chunks keeps the gate's memory independent of the
 # warehouse's size. Each chunk costs ~0.2 s of GE overhead per suite: 20,000 rows measured

@@ -10,13 +10,10 @@ has no Polars support, so it receives pandas frames.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import tempfile
 import threading
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -25,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.lake import atomic_write_text
+from pipelines.warehouse import capped_connection, view_names
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 
@@ -283,32 +281,10 @@ def validate_view(con: duckdb.DuckDBPyConnection, name: str, rows: int | None = 
 GATE_MEMORY_LIMIT = "64MB"
 
 
-@contextlib.contextmanager
-def gate_connection(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection for the gate: an in-memory database with a memory cap and a scratch folder,
-    the warehouse attached read-only (the candidate itself is never written)."""
-    with tempfile.TemporaryDirectory(prefix="budgetwh-gate-") as scratch:
-        con = duckdb.connect(
-            config={"memory_limit": GATE_MEMORY_LIMIT, "temp_directory": scratch, "preserve_insertion_order": False}
-        )
-        try:
-            quoted = str(db_path).replace("'", "''")  # ATTACH takes no parameters
-            con.execute(f"ATTACH '{quoted}' AS candidate (READ_ONLY)")
-            con.execute("USE candidate")
-            yield con
-        finally:
-            con.close()
-
-
 def validate_warehouse(db_path: Path, *, rows: int | None = None) -> dict[str, list[CheckOutcome]]:
     """Every suite against the view of the same name in the DuckDB file ``db_path``."""
-    with gate_connection(db_path) as con:
-        views = {
-            r[0]
-            for r in con.execute(
-                "SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name = 'candidate'"
-            ).fetchall()
-        }
+    with capped_connection(db_path, GATE_MEMORY_LIMIT) as con:
+        views = view_names(con)
         out: dict[str, list[CheckOutcome]] = {}
         for name in suite_names():
             if name not in views:

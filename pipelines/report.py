@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.lake import atomic_write_text
-from pipelines.warehouse import connect_read_only
+from pipelines.warehouse import capped_connection, connect_read_only
 
 
 def findings_report(warehouse: Path, doc_id: str | None = None, *, include_passing: bool = False) -> str:
@@ -82,8 +82,7 @@ def write_html_report(db_path: Path, outcomes: dict, out_dir: Path, keep: int = 
     import datetime as dt
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    con = connect_read_only(db_path)
-    try:
+    with capped_connection(db_path) as con:
         fails = con.execute(
             """SELECT d.source_file, q.doc_id, d.unit_name, d.fiscal_year, q.rule, q.severity, q.table_type,
                       q.page_no, q.subject, q.lhs, q.rhs, q.diff, q.tolerance, q.message
@@ -98,8 +97,6 @@ def write_html_report(db_path: Path, outcomes: dict, out_dir: Path, keep: int = 
         quarantined = con.execute(
             "SELECT source_file, error FROM documents WHERE status = 'quarantined' ORDER BY 1"
         ).fetchall()
-    finally:
-        con.close()
     now = dt.datetime.now()
     parts = [f"<!doctype html><meta charset='utf-8'><title>budgetwh quality report {now:%Y-%m-%d %H:%M}</title>",
              f"<style>{_STYLE}</style><h1>budgetwh quality report</h1>",

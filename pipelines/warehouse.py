@@ -8,10 +8,13 @@ from; when nothing changed, publishing is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -169,15 +172,43 @@ def connect_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(warehouse), read_only=True)
 
 
+# What the publish path reads (row counts, previews, the report, the quality gate) runs under a
+# memory cap: counting a view such as func_canonical evaluates its window over every row, which
+# without a cap takes memory in proportion to the warehouse.
+READ_MEMORY_LIMIT = "64MB"
+
+
+@contextlib.contextmanager
+def capped_connection(warehouse: Path, memory_limit: str = READ_MEMORY_LIMIT) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB with a memory cap and a scratch folder to spill to, the warehouse file
+    attached read-only as the default database (it is never written)."""
+    if not Path(warehouse).exists():
+        raise FileNotFoundError(f"No warehouse at {warehouse}: run 'budgetwh ingest' first.")
+    with tempfile.TemporaryDirectory(prefix="budgetwh-read-") as scratch:
+        con = duckdb.connect(
+            config={"memory_limit": memory_limit, "temp_directory": scratch, "preserve_insertion_order": False}
+        )
+        try:
+            quoted = str(warehouse).replace("'", "''")  # ATTACH takes no parameters
+            con.execute(f"ATTACH '{quoted}' AS warehouse (READ_ONLY)")
+            con.execute("USE warehouse")
+            yield con
+        finally:
+            con.close()
+
+
+def view_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The views of the connection's current database."""
+    sql = "SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
+    return {r[0] for r in con.execute(sql).fetchall()}
+
+
 def row_counts(warehouse: Path) -> dict[str, int]:
     if not Path(warehouse).exists():
         return {}
-    con = connect_read_only(warehouse)
-    try:
-        existing = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    with capped_connection(warehouse) as con:
+        existing = view_names(con)
         return {v: con.execute(f"SELECT count(*) FROM {v}").fetchone()[0] for v in PUBLIC_VIEWS if v in existing}
-    finally:
-        con.close()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from pipelines.warehouse import (
     candidate_path,
     candidate_run,
     capped_connection,
+    execute_with_headroom,
     is_current,
     promote,
     row_counts,
@@ -62,7 +63,7 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
 
 
 def _preview(con: duckdb.DuckDBPyConnection, view: str, n: int = 8) -> str:
-    cur = con.execute(f"SELECT * FROM {view} LIMIT {n}")
+    cur = execute_with_headroom(con, f"SELECT * FROM {view} LIMIT {n}")
     cols = [d[0] for d in cur.description][:10]
     rows = cur.fetchall()
     if not rows:
@@ -136,7 +137,7 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
             yield dg.MaterializeResult(
                 asset_key=view,
                 metadata={
-                    "dagster/row_count": con.execute(f"SELECT count(*) FROM {view}").fetchone()[0],
+                    "dagster/row_count": execute_with_headroom(con, f"SELECT count(*) FROM {view}").fetchone()[0],
                     "rebuilt": rebuilt,
                     "failed_checks": len(failed),
                     "quality_report": dg.MetadataValue.path(str(report)),

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.lake import atomic_write_text
-from pipelines.warehouse import capped_connection, view_names
+from pipelines.warehouse import capped_connection, execute_with_headroom, view_names
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 
@@ -214,9 +214,9 @@ def view_chunks(con: duckdb.DuckDBPyConnection, view: str, key: list[str], rows:
     it holds on the view, and no chunk is larger than a bounded share of the view. Without a key
     the view is streamed in batches. An empty view gives one empty frame with the view's columns.
     """
-    total = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+    total = execute_with_headroom(con, f"SELECT count(*) FROM {view}").fetchone()[0]
     if total <= rows:
-        yield con.sql(f"SELECT * FROM {view}").arrow().read_all().to_pandas()
+        yield execute_with_headroom(con, f"SELECT * FROM {view}").to_arrow_table().to_pandas()
         return
     if not key:
         for batch in con.sql(f"SELECT * FROM {view}").to_arrow_reader(rows):
@@ -224,8 +224,9 @@ def view_chunks(con: duckdb.DuckDBPyConnection, view: str, key: list[str], rows:
         return
     chunks = -(-total // rows)
     scratch = f"__gate_{view}"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {scratch} AS SELECT *, hash({', '.join(key)}) % {chunks} AS {_PART} FROM {view}"
+    execute_with_headroom(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE {scratch} AS SELECT *, hash({', '.join(key)}) % {chunks} AS {_PART} FROM {view}",
     )
     try:
         for part in range(chunks):

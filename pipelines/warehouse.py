@@ -197,6 +197,32 @@ def capped_connection(warehouse: Path, memory_limit: str = READ_MEMORY_LIMIT) ->
             con.close()
 
 
+# Steps a capped connection's limit is raised through when a query cannot run within it: DuckDB
+# spills joins, aggregates and sorts, but a window over a whole view (func_canonical) can need
+# more than a small cap on a large warehouse (measured: 10.7 M rows do not count under 64 MB).
+HEADROOM_STEPS_MB = (256, 1024, 4096, 16384)
+
+
+def _limit_mb(con: duckdb.DuckDBPyConnection) -> float:
+    value, unit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0].split()
+    return float(value) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "TiB": 1024**2}.get(unit, 1)
+
+
+def execute_with_headroom(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.DuckDBPyConnection:
+    """``con.execute(sql)``; when DuckDB runs out of the connection's memory cap, the cap is raised
+    to the next step and the query runs again, so a cap never makes publishing fail: memory stays
+    small on the warehouses that fit and grows only for the queries that need it."""
+    while True:
+        try:
+            return con.execute(sql)
+        except duckdb.OutOfMemoryException:
+            current = _limit_mb(con)
+            bigger = next((mb for mb in HEADROOM_STEPS_MB if mb > current + 1), None)
+            if bigger is None:
+                raise
+            con.execute(f"SET memory_limit = '{bigger}MB'")
+
+
 def view_names(con: duckdb.DuckDBPyConnection) -> set[str]:
     """The views of the connection's current database."""
     sql = "SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
@@ -208,7 +234,11 @@ def row_counts(warehouse: Path) -> dict[str, int]:
         return {}
     with capped_connection(warehouse) as con:
         existing = view_names(con)
-        return {v: con.execute(f"SELECT count(*) FROM {v}").fetchone()[0] for v in PUBLIC_VIEWS if v in existing}
+        return {
+            v: execute_with_headroom(con, f"SELECT count(*) FROM {v}").fetchone()[0]
+            for v in PUBLIC_VIEWS
+            if v in existing
+        }
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from assets.runner import run_ingest
 from pipelines.lake import Lake, lake_dir_for
 from pipelines.quality import load_suite, suite_names, validate_warehouse, view_chunks
 from pipelines.samples import fixed_units, render_text, write_samples
-from pipelines.warehouse import run_query
+from pipelines.warehouse import _limit_mb, execute_with_headroom, run_query
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -159,3 +159,18 @@ def test_view_chunks_keep_equal_keys_together():
             assert owner.setdefault(k, n) == n
     (empty,) = view_chunks(con, "v WHERE false", ["k"], 10)  # an empty view: one empty frame
     assert list(empty.columns) == ["k", "i"] and len(empty) == 0
+
+
+def test_a_query_that_needs_more_than_the_cap_gets_it_instead_of_failing():
+    """The publish path reads under a small memory cap; a window over a large view cannot always
+    spill (10.7 M func_amounts rows do not count under 64 MB), so the cap is raised, not the run failed."""
+    con = duckdb.connect(config={"memory_limit": "8MB"})
+    sql = (
+        "SELECT count(*) FROM (SELECT i, row_number() OVER (PARTITION BY i % 7 ORDER BY i DESC) AS r "
+        "FROM range(3000000) t(i)) WHERE r = 1"
+    )
+    with pytest.raises(duckdb.OutOfMemoryException):
+        con.execute(sql)
+    con.execute("SET memory_limit = '8MB'")
+    assert execute_with_headroom(con, sql).fetchone() == (7,)
+    assert 200 < _limit_mb(con) <= 256  # one step up, not unlimited

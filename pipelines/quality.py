@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -249,13 +249,9 @@ def merge_chunk_outcomes(chunks: list[list[CheckOutcome]]) -> list[CheckOutcome]
         unexpected = [o.unexpected_count for o in per_check if o.unexpected_count is not None]
         sample = [v for o in failing for v in o.unexpected_sample][:20]
         merged.append(
-            CheckOutcome(
-                suite=first.suite,
-                check=first.check,
-                expectation_type=first.expectation_type,
-                severity=first.severity,
+            replace(  # suite, check, type, severity and description are the same on every chunk
+                first,
                 success=not failing,
-                description=first.description,
                 element_count=sum(counts) if counts else None,
                 unexpected_count=sum(unexpected) if unexpected else None,
                 unexpected_sample=sample,

@@ -108,6 +108,11 @@ def preload_quality_engine() -> threading.Thread:
 
     global _preloading
     if _preloading is None:
+        # Imported here first, not by the thread: Dagster's storage (this thread) and GE import it
+        # lazily, and a thread that meets it half-initialized fails ("partially initialized module
+        # 'sqlalchemy.orm.exc'", seen once in CI when a run's parse ended within the GE import).
+        import sqlalchemy.orm  # noqa: F401
+
         _preloading = threading.Thread(target=load, name="budgetwh-preload-ge", daemon=True)
         _preloading.start()
     return _preloading
@@ -280,6 +285,7 @@ GATE_MEMORY_LIMIT = "64MB"
 
 def validate_warehouse(db_path: Path, *, rows: int | None = None) -> dict[str, list[CheckOutcome]]:
     """Every suite against the view of the same name in the DuckDB file ``db_path``."""
+    _wait_for_preload()  # before this thread imports pyarrow and pandas, which GE's import loads too
     with capped_connection(db_path, GATE_MEMORY_LIMIT) as con:
         views = view_names(con)
         out: dict[str, list[CheckOutcome]] = {}

@@ -191,7 +191,6 @@ def validate_frame(name: str, frame) -> list[CheckOutcome]:
 # warehouse's size. Each chunk costs ~0.2 s of GE overhead per suite: 20,000 rows measured
 # 446 / 582 / 625 MB for the gate at 100 / 500 / 2,000 synthetic documents (50,000: 447 / – / 860).
 DEFAULT_CHUNK_ROWS = 20_000
-_PART = "__budgetwh_part"
 
 
 def chunk_rows() -> int:
@@ -213,31 +212,30 @@ def uniqueness_key(name: str) -> list[str]:
 def view_chunks(con: duckdb.DuckDBPyConnection, view: str, key: list[str], rows: int):
     """The view as pandas frames of about ``rows`` rows each (amounts as exact Decimals).
 
-    With a uniqueness ``key`` the view is evaluated once into a temporary table, each row tagged
-    with ``hash(key) % k`` for k chunks, and each chunk is one value of that tag: rows that share a
-    key are always in the same chunk, so a uniqueness expectation holds on every chunk exactly when
-    it holds on the view, and no chunk is larger than a bounded share of the view. Without a key
-    the view is streamed in batches. An empty view gives one empty frame with the view's columns.
+    With a uniqueness ``key`` the view is evaluated once into a temporary table and split into
+    k = ceil(rows of the view / ``rows``) chunks by ``hash(key) % k``: rows that share a key are
+    always in the same chunk, so a uniqueness expectation holds on every chunk exactly when it
+    holds on the view. Without a key the view is streamed in batches. An empty view gives one
+    empty frame with the view's columns.
     """
-    total = execute_with_headroom(con, f"SELECT count(*) FROM {view}").fetchone()[0]
-    if total <= rows:
-        yield execute_with_headroom(con, f"SELECT * FROM {view}").to_arrow_table().to_pandas()
-        return
     if not key:
-        for batch in con.sql(f"SELECT * FROM {view}").to_arrow_reader(rows):
+        reader = con.sql(f"SELECT * FROM {view}").to_arrow_reader(rows)
+        emitted = False
+        for batch in reader:
+            emitted = True
             yield batch.to_pandas()
+        if not emitted:
+            yield reader.schema.empty_table().to_pandas()
         return
-    chunks = -(-total // rows)
     scratch = f"__gate_{view}"
-    execute_with_headroom(
-        con,
-        f"CREATE OR REPLACE TEMP TABLE {scratch} AS SELECT *, hash({', '.join(key)}) % {chunks} AS {_PART} FROM {view}",
-    )
+    execute_with_headroom(con, f"CREATE OR REPLACE TEMP TABLE {scratch} AS SELECT * FROM {view}")
     try:
+        total = con.execute(f"SELECT count(*) FROM temp.{scratch}").fetchone()[0]
+        chunks = max(1, -(-total // rows))
         for part in range(chunks):
-            frame = con.sql(f"SELECT * EXCLUDE ({_PART}) FROM temp.{scratch} WHERE {_PART} = {part}")
-            table = frame.arrow().read_all()
-            if table.num_rows:  # a hash value no key took
+            where = f"WHERE hash({', '.join(key)}) % {chunks} = {part}" if chunks > 1 else ""
+            table = con.sql(f"SELECT * FROM temp.{scratch} {where}").arrow().read_all()
+            if table.num_rows or chunks == 1:  # a hash value no key took gives no chunk
                 yield table.to_pandas()
     finally:
         con.execute(f"DROP TABLE IF EXISTS temp.{scratch}")

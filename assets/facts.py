@@ -8,6 +8,7 @@ previous warehouse. Publisher defects (identity FAILs) are warnings: the data is
 finding shown.
 """
 
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -119,15 +120,25 @@ def _remove_candidates_of_finished_runs(context: dg.AssetExecutionContext, targe
 def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     lake = warehouse.lake
     target = warehouse.warehouse_path
-    build_tables(lake)
+    started = time.perf_counter()
+    if build_tables(lake):
+        context.log.info(f"combined the lake's documents into fact tables in {time.perf_counter() - started:.1f}s")
     outcomes_path = tables_dir(lake) / "_validation.json"
     if is_current(lake, target) and outcomes_path.exists():
         context.log.info("nothing changed since the published warehouse: reporting its checks")
         db, outcomes, rebuilt = target, load_outcomes(outcomes_path), False
     else:
         _remove_candidates_of_finished_runs(context, target)
+        started = time.perf_counter()
         db = build_candidate(lake, target, context.run_id[:8])
+        context.log.info(f"built the candidate warehouse in {time.perf_counter() - started:.1f}s")
+        started = time.perf_counter()
         outcomes = validate_warehouse(db)
+        checks = sum(len(v) for v in outcomes.values())
+        failed = sum(not o.success for v in outcomes.values() for o in v)
+        context.log.info(
+            f"quality gate: {checks} expectations, {failed} failed, in {time.perf_counter() - started:.1f}s"
+        )
         save_outcomes(outcomes_path, outcomes)
         rebuilt = True
     report = write_html_report(db, outcomes, target.parent / "reports")

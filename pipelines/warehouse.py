@@ -57,7 +57,7 @@ def read_meta(warehouse: Path, key: str) -> str | None:
         con.close()
 
 
-BUILD_MEMORY_LIMIT = "128MB"
+BUILD_MEMORY_LIMIT = "64MB"
 
 
 def candidate_path(warehouse: Path, run: str = "local") -> Path:
@@ -115,7 +115,8 @@ def build_candidate(lake: Lake, warehouse: Path, run: str = "local") -> Path:
             for table in ALL_TABLES:
                 path = tables_dir(lake) / f"{table}.parquet"
                 if path.exists():
-                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [str(path)])
+                    literal = str(path).replace("'", "''")  # execute_with_headroom takes no parameters
+                    execute_with_headroom(con, f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{literal}')")
             con.execute((SQL_DIR / "views.sql").read_text(encoding="utf-8"))
             meta = {
                 "lake_fingerprint": fingerprint or "",
@@ -211,16 +212,25 @@ def _limit_mb(con: duckdb.DuckDBPyConnection) -> float:
 def execute_with_headroom(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.DuckDBPyConnection:
     """``con.execute(sql)``; when DuckDB runs out of the connection's memory cap, the cap is raised
     to the next step and the query runs again, so a cap never makes publishing fail: memory stays
-    small on the warehouses that fit and grows only for the queries that need it."""
+    small on the warehouses that fit and grows only for the queries that need it. The cap is set
+    back once the query has run (its result is materialized by then), so the next query starts
+    small again."""
+    original: str | None = None
     while True:
         try:
-            return con.execute(sql)
+            result = con.execute(sql)
+            break
         except duckdb.OutOfMemoryException:
             current = _limit_mb(con)
             bigger = next((mb for mb in HEADROOM_STEPS_MB if mb > current + 1), None)
             if bigger is None:
                 raise
+            if original is None:
+                original = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
             con.execute(f"SET memory_limit = '{bigger}MB'")
+    if original is not None:  # through a cursor: on ``con`` it would replace the pending result
+        con.cursor().execute(f"SET memory_limit = '{original}'")
+    return result
 
 
 def view_names(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -1,6 +1,7 @@
 """Running the ingestion job in-process (``budgetwh ingest``), exactly as the schedule runs it:
 register the files, add their document partitions, execute the job over them, summarize."""
 
+import json
 import os
 import socket
 import time
@@ -93,14 +94,37 @@ def fail_orphaned_runs(instance: dg.DagsterInstance) -> list[str]:
     return failed
 
 
+# The first line of the dagster.yaml budgetwh writes: a file that starts with it is budgetwh's to
+# rewrite (the home may have moved); any other file is someone's own configuration, left alone.
+DAGSTER_YAML_MARK = "# written by budgetwh (assets/runner.py); delete this line to keep your edits"
+# Written by earlier versions, without the mark; it is upgraded (the event log files stay the same).
+_EARLIER_DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+
+
+def dagster_yaml(home: Path) -> str:
+    """Telemetry off (this machine may have no internet), and Dagster's SQLite event log with kept
+    connections (assets/event_log.py) in the place Dagster's default keeps it."""
+    runs = json.dumps(str(Path(home).resolve() / "history" / "runs"), ensure_ascii=False)  # YAML reads JSON strings
+    return (
+        f"{DAGSTER_YAML_MARK}\n"
+        "telemetry:\n  enabled: false\n"
+        "event_log_storage:\n  module: assets.event_log\n  class: PooledSqliteEventLogStorage\n"
+        f"  config:\n    base_dir: {runs}\n"
+    )
+
+
 def prepare_dagster_home(home: Path) -> Path:
-    """Create a Dagster home with telemetry off (this machine may have no internet). The config is
-    written under a temporary name: two first runs may start at once."""
+    """Create a Dagster home with budgetwh's configuration. The config is written under a
+    temporary name: two first runs may start at once."""
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
-    if not cfg.exists():
+    wanted = dagster_yaml(home)
+    current = cfg.read_text(encoding="utf-8") if cfg.exists() else None
+    if current != wanted and (
+        current is None or current == _EARLIER_DAGSTER_YAML or current.startswith(DAGSTER_YAML_MARK)
+    ):
         tmp = home / f".dagster.yaml.{os.getpid()}.tmp"
-        tmp.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        tmp.write_text(wanted, encoding="utf-8")
         os.replace(tmp, cfg)
     return home
 

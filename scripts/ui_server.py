@@ -79,8 +79,11 @@ class UIServer:
     def graphql(self, query: str, variables: dict | None = None, timeout: float = 60) -> dict:
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
         req = urllib.request.Request(f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            data = json.loads(resp.read())
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                data = json.loads(resp.read())
+        except urllib.error.HTTPError as e:  # the server's answer says what went wrong
+            raise RuntimeError(f"GraphQL HTTP {e.code}: {e.read().decode(errors='replace')[:4000]}") from e
         if data.get("errors"):
             raise RuntimeError(f"GraphQL errors: {data['errors']}")
         return data["data"]

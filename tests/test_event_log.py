@@ -1,0 +1,69 @@
+"""The Dagster home budgetwh creates keeps its event log connections (assets/event_log.py): runs
+write through kept engines, another instance on the same home (as the UI is) reads every event,
+and the number of open shards stays bounded."""
+
+from pathlib import Path
+
+import dagster as dg
+from sqlalchemy import text
+
+from assets.event_log import KEPT_SHARDS, PooledSqliteEventLogStorage
+from assets.runner import _EARLIER_DAGSTER_YAML, dagster_yaml, prepare_dagster_home
+
+
+@dg.op
+def count_pages() -> int:
+    return 661
+
+
+@dg.job
+def tiny() -> None:
+    count_pages()
+
+
+def test_a_new_home_uses_the_kept_connections_and_another_instance_reads_every_event(tmp_path):
+    home = prepare_dagster_home(tmp_path / "dagster")
+    assert (home / "dagster.yaml").read_text(encoding="utf-8") == dagster_yaml(home)
+    writer = dg.DagsterInstance.from_config(str(home))
+    storage = writer.event_log_storage
+    assert isinstance(storage, PooledSqliteEventLogStorage)
+
+    run_ids = [tiny.execute_in_process(instance=writer).run_id for _ in range(KEPT_SHARDS + 3)]
+    assert len(storage._engines) <= KEPT_SHARDS  # older runs' files are closed again
+    with storage._engine("index").connect() as conn:
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+
+    reader = dg.DagsterInstance.from_config(str(home))  # a second storage object, as the UI's
+    for run_id in run_ids:
+        written = [e.dagster_event_type for e in writer.all_logs(run_id) if e.dagster_event]
+        read = [e.dagster_event_type for e in reader.all_logs(run_id) if e.dagster_event]
+        assert read == written and dg.DagsterEventType.RUN_SUCCESS in read
+        assert reader.get_run_by_id(run_id).is_success
+
+    # The reader keeps its connection: what is written after its last read is still seen.
+    before = reader.get_dynamic_partitions("documents")
+    writer.add_dynamic_partitions("documents", ["a-new-document"])
+    assert reader.get_dynamic_partitions("documents") == [*before, "a-new-document"]
+    writer.dispose()
+    reader.dispose()
+
+
+def test_a_home_of_an_earlier_version_is_upgraded_and_an_edited_one_left_alone(tmp_path):
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "dagster.yaml").write_text(_EARLIER_DAGSTER_YAML, encoding="utf-8")
+    prepare_dagster_home(earlier)
+    assert (earlier / "dagster.yaml").read_text(encoding="utf-8") == dagster_yaml(earlier)
+
+    moved = tmp_path / "moved"
+    earlier.rename(moved)  # the event log follows the home
+    prepare_dagster_home(moved)
+    storage = dg.DagsterInstance.from_config(str(moved)).event_log_storage
+    assert Path(storage._base_dir) == (moved / "history" / "runs").resolve()
+
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    own = _EARLIER_DAGSTER_YAML + "run_retries:\n  enabled: true\n"
+    (edited / "dagster.yaml").write_text(own, encoding="utf-8")
+    prepare_dagster_home(edited)
+    assert (edited / "dagster.yaml").read_text(encoding="utf-8") == own

@@ -3,7 +3,7 @@
 ``SqliteEventLogStorage`` creates an engine and opens a new SQLite connection for every statement
 it runs (about five per event: the run's file, then the index) and syncs every commit. An ingest
 of the corpus writes ~490 events (planned materializations and checks, one materialization per
-document, 144 asset-check evaluations), which took ~2.5 s of a 20 s run. This subclass keeps one
+document, 144 asset-check evaluations), which took ~3 s of a 19.5 s run. This subclass keeps one
 pooled engine per shard, a few shards at a time, and commits under WAL with
 ``synchronous=NORMAL``: a killed process loses nothing; a power cut may lose the last events, never
 the database's consistency. The files and their schema are Dagster's own, so an instance can

@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.lake import atomic_write_text
-from pipelines.warehouse import capped_connection, execute_with_headroom, view_names
+from pipelines.warehouse import capped_connection, execute_with_headroom, sql_string, view_names
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 
@@ -191,7 +191,7 @@ def validate_frame(name: str, frame) -> list[CheckOutcome]:
 # Rows handed to Great Expectations at a time, so that the gate's memory does not grow with the
 # warehouse. A chunk is small in pandas (~3 MB per 10,000 func_amounts rows); what grows with the
 # number of chunks is freed memory the allocators keep, so it is handed back after every chunk.
-# Each chunk costs ~0.2 s of GE overhead per suite. Measured on the N = 2,000 synthetic
+# Each chunk costs ~0.2–0.3 s of GE overhead per suite. Measured on the N = 2,000 synthetic
 # warehouse (471,656 func_amounts rows), gate alone: 20,000 rows 23 s / 631 MB peak; 10,000 rows
 # 38 s / 500 MB; 5,000 rows 68 s / 458 MB.
 DEFAULT_CHUNK_ROWS = 10_000
@@ -213,11 +213,6 @@ def uniqueness_key(name: str) -> list[str]:
     return keys[0] if keys else []
 
 
-def _sql_path(path: Path) -> str:
-    """A path as the body of an SQL string literal (COPY and read_parquet take no parameters)."""
-    return str(path).replace("'", "''")
-
-
 # The Parquet writer buffers a row group per thread: with DuckDB's default (122,880 rows) writing
 # func_amounts of the N = 2,000 warehouse needs more than the gate's 64 MB cap.
 SNAPSHOT_ROW_GROUP = 16_384
@@ -229,11 +224,12 @@ def view_chunks(con: duckdb.DuckDBPyConnection, view: str, key: list[str], rows:
 
     With a uniqueness ``key`` the view is evaluated once, streamed into a Parquet file in a
     scratch folder, and read back in k = ceil(rows of the view / ``rows``) chunks by
-    ``hash(key) % k`` (through band files of ``CHUNKS_PER_BAND`` chunks, so reading stays linear): rows that share a key are always in the same chunk, so a uniqueness
-    expectation holds on every chunk exactly when it holds on the view. (A file, not a temporary
-    table: that lives in memory up to the cap, so the gate's memory would grow with the
-    warehouse.) Without a key the view is streamed in batches. An empty view gives one empty
-    frame with the view's columns.
+    ``hash(key) % k`` (through band files of ``CHUNKS_PER_BAND`` chunks, so reading stays
+    linear): rows that share a key are always in the same chunk, so a uniqueness expectation
+    holds on every chunk exactly when it holds on the view. (A file, not a temporary table: that
+    lives in memory up to the cap, so the gate's memory would grow with the warehouse.) Without a
+    key the view is streamed in batches. An empty view gives one empty frame with the view's
+    columns.
     """
     if not key:
         reader = con.sql(f"SELECT * FROM {view}").to_arrow_reader(rows)
@@ -245,7 +241,7 @@ def view_chunks(con: duckdb.DuckDBPyConnection, view: str, key: list[str], rows:
             yield reader.schema.empty_table().to_pandas()
         return
     with tempfile.TemporaryDirectory(prefix="budgetwh-gate-") as scratch:
-        snapshot = _sql_path(Path(scratch) / f"{view}.parquet")
+        snapshot = sql_string(Path(scratch) / f"{view}.parquet")
         copy = f"COPY (SELECT * FROM {view}) TO '{snapshot}' (FORMAT parquet, ROW_GROUP_SIZE {SNAPSHOT_ROW_GROUP})"
         execute_with_headroom(con, copy)
         total = con.execute(f"SELECT count(*) FROM read_parquet('{snapshot}')").fetchone()[0]  # from metadata
@@ -259,7 +255,7 @@ def view_chunks(con: duckdb.DuckDBPyConnection, view: str, key: list[str], rows:
         # minutes); sorting by chunk instead needs more memory than the cap, even at 470,000 rows.
         tagged = f"SELECT *, hash({', '.join(key)}) % {chunks} AS __gate_chunk FROM read_parquet('{snapshot}')"
         band_file = Path(scratch) / f"{view}.band.parquet"
-        band = _sql_path(band_file)
+        band = sql_string(band_file)
         for first in range(0, chunks, CHUNKS_PER_BAND):
             last = min(first + CHUNKS_PER_BAND, chunks)
             execute_with_headroom(

@@ -60,6 +60,12 @@ def read_meta(warehouse: Path, key: str) -> str | None:
 BUILD_MEMORY_LIMIT = "64MB"
 
 
+def sql_string(path: Path) -> str:
+    """A path as the body of an SQL string literal, for statements that take no parameters
+    (ATTACH, COPY, anything run through ``execute_with_headroom``)."""
+    return str(path).replace("'", "''")
+
+
 def candidate_path(warehouse: Path, run: str = "local") -> Path:
     """Where a run builds the next version of a warehouse before it is validated and swapped in.
     Named by run, so that two overlapping runs never validate or promote each other's file."""
@@ -115,8 +121,9 @@ def build_candidate(lake: Lake, warehouse: Path, run: str = "local") -> Path:
             for table in ALL_TABLES:
                 path = tables_dir(lake) / f"{table}.parquet"
                 if path.exists():
-                    literal = str(path).replace("'", "''")  # execute_with_headroom takes no parameters
-                    execute_with_headroom(con, f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{literal}')")
+                    execute_with_headroom(
+                        con, f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{sql_string(path)}')"
+                    )
             con.execute((SQL_DIR / "views.sql").read_text(encoding="utf-8"))
             meta = {
                 "lake_fingerprint": fingerprint or "",
@@ -190,8 +197,7 @@ def capped_connection(warehouse: Path, memory_limit: str = READ_MEMORY_LIMIT) ->
             config={"memory_limit": memory_limit, "temp_directory": scratch, "preserve_insertion_order": False}
         )
         try:
-            quoted = str(warehouse).replace("'", "''")  # ATTACH takes no parameters
-            con.execute(f"ATTACH '{quoted}' AS warehouse (READ_ONLY)")
+            con.execute(f"ATTACH '{sql_string(warehouse)}' AS warehouse (READ_ONLY)")  # ATTACH takes no parameters
             con.execute("USE warehouse")
             yield con
         finally:

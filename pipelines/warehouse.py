@@ -197,7 +197,7 @@ def capped_connection(warehouse: Path, memory_limit: str = READ_MEMORY_LIMIT) ->
             config={"memory_limit": memory_limit, "temp_directory": scratch, "preserve_insertion_order": False}
         )
         try:
-            con.execute(f"ATTACH '{sql_string(warehouse)}' AS warehouse (READ_ONLY)")  # ATTACH takes no parameters
+            con.execute(f"ATTACH '{sql_string(warehouse)}' AS warehouse (READ_ONLY)")
             con.execute("USE warehouse")
             yield con
         finally:
@@ -210,8 +210,13 @@ def capped_connection(warehouse: Path, memory_limit: str = READ_MEMORY_LIMIT) ->
 HEADROOM_STEPS_MB = (256, 1024, 4096, 16384)
 
 
-def _limit_mb(con: duckdb.DuckDBPyConnection) -> float:
-    value, unit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0].split()
+def _limit(con: duckdb.DuckDBPyConnection) -> str:
+    """The connection's memory cap as DuckDB prints it, e.g. '61.0 MiB'."""
+    return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+
+def _megabytes(limit: str) -> float:
+    value, unit = limit.split()
     return float(value) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "TiB": 1024**2}.get(unit, 1)
 
 
@@ -227,12 +232,11 @@ def execute_with_headroom(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Du
             result = con.execute(sql)
             break
         except duckdb.OutOfMemoryException:
-            current = _limit_mb(con)
-            bigger = next((mb for mb in HEADROOM_STEPS_MB if mb > current + 1), None)
+            current = _limit(con)
+            original = original or current
+            bigger = next((mb for mb in HEADROOM_STEPS_MB if mb > _megabytes(current) + 1), None)
             if bigger is None:
                 raise
-            if original is None:
-                original = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
             con.execute(f"SET memory_limit = '{bigger}MB'")
     if original is not None:  # through a cursor: on ``con`` it would replace the pending result
         con.cursor().execute(f"SET memory_limit = '{original}'")

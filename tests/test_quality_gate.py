@@ -17,7 +17,7 @@ from assets.runner import run_ingest
 from pipelines.lake import Lake, lake_dir_for
 from pipelines.quality import load_suite, suite_names, validate_warehouse, view_chunks
 from pipelines.samples import fixed_units, render_text, write_samples
-from pipelines.warehouse import _limit_mb, execute_with_headroom, run_query
+from pipelines.warehouse import _limit, _megabytes, execute_with_headroom, run_query
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -176,6 +176,6 @@ def test_a_query_that_needs_more_than_the_cap_gets_it_instead_of_failing():
         con.execute(sql)
     con.execute("SET memory_limit = '8MB'")
     assert execute_with_headroom(con, sql).fetchone() == (7,)  # the raise keeps the pending result
-    assert _limit_mb(con) < 9  # and is undone: the next query starts under the small cap again
+    assert _megabytes(_limit(con)) < 9  # and is undone: the next query starts under the small cap again
     with pytest.raises(duckdb.OutOfMemoryException):
         con.execute(sql)

@@ -8,7 +8,7 @@
   current — including documents parsed by an older parser version, which the sensor leaves to the
   night — and a re-publish when the warehouse lags the lake (a run was killed before publishing).
 
-Both register through ``assets.runner.register_partitions``, the code path of ``budgetwh ingest``.
+Both register through ``assets.partitions.register_partitions``, the code path of ``budgetwh ingest``.
 The inbox is ``BUDGETWH_INBOX`` (default data/inbox); the warehouse is the ``warehouse`` resource.
 """
 
@@ -22,12 +22,12 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, RunsFilter
 
+from assets.partitions import batches, partition_range_tags, register_partitions
 from assets.resources import WarehouseResource
-from assets.runner import batches, partition_range_tags, register_partitions
-from pipelines.combine import built_fingerprint
-from pipelines.jobs import default_inbox, iter_source_files
-from pipelines.lake import Lake
-from pipelines.warehouse import read_meta
+from pipelines.publish.combine import built_fingerprint
+from pipelines.publish.lake import Lake
+from pipelines.publish.warehouse import read_meta
+from pipelines.run.sources import default_inbox, iter_source_files
 
 NIGHTLY_CRON = os.environ.get("BUDGETWH_NIGHTLY_CRON", "0 2 * * *")
 TIMEZONE = "Asia/Shanghai"

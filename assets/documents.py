@@ -11,8 +11,8 @@ import warnings
 import dagster as dg
 
 from assets.resources import WarehouseResource
-from pipelines.jobs import default_workers, parse_entries
-from pipelines.quality import preload_quality_engine
+from pipelines.run.pool import default_workers, parse_entries
+from pipelines.validate.expectations import preload_quality_engine
 
 documents_partitions = dg.DynamicPartitionsDefinition(name="documents")
 

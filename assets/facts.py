@@ -16,16 +16,10 @@ import duckdb
 
 from assets.documents import source_documents
 from assets.resources import WarehouseResource
-from pipelines.combine import build_tables, tables_dir
-from pipelines.quality import (
-    CheckOutcome,
-    load_outcomes,
-    save_outcomes,
-    suite_checks,
-    validate_warehouse,
-)
-from pipelines.report import write_html_report
-from pipelines.warehouse import (
+from pipelines.publish.combine import build_tables, tables_dir
+from pipelines.publish.gate import load_outcomes, save_outcomes, validate_warehouse
+from pipelines.publish.report import write_html_report
+from pipelines.publish.warehouse import (
     build_candidate,
     candidate_path,
     candidate_run,
@@ -35,6 +29,7 @@ from pipelines.warehouse import (
     promote,
     row_counts,
 )
+from pipelines.validate.expectations import CheckOutcome, suite_checks
 
 # Public views materialized as assets; each has an expectation suite in expectations/<name>.json.
 FACT_VIEWS: dict[str, str] = {

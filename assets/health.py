@@ -7,8 +7,8 @@ import dagster as dg
 
 from assets.facts import warehouse_db
 from assets.resources import WarehouseResource
-from pipelines.combine import built_fingerprint, read_table
-from pipelines.warehouse import read_meta, row_counts
+from pipelines.publish.combine import built_fingerprint, read_table
+from pipelines.publish.warehouse import read_meta, row_counts
 
 
 @dg.asset_check(

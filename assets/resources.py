@@ -4,8 +4,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.jobs import default_warehouse
-from pipelines.lake import Lake, lake_dir_for
+from pipelines.publish.lake import Lake, lake_dir_for
+from pipelines.run.sources import default_warehouse
 
 
 class WarehouseResource(dg.ConfigurableResource):

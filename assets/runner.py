@@ -9,63 +9,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.jobs import (
-    IngestResult,
-    Registration,
-    default_workers,
-    document_for,
-    iter_source_files,
-    register_sources,
-    summarize,
-    warm_up_workers,
-)
-from pipelines.lake import Lake, file_lock, lake_dir_for, pid_alive
+from assets.partitions import partition_range_tags, register_partitions
+from pipelines.publish.lake import Lake, file_lock, lake_dir_for, pid_alive
+from pipelines.run.pool import default_workers, warm_up_workers
+from pipelines.run.results import IngestResult, summarize
+from pipelines.run.sources import document_for
 
-PARTITIONS_NAME = "documents"
 PID_TAG = "budgetwh/pid"
 HOST_TAG = "budgetwh/host"
-
-
-def partition_range_tags(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, str]:
-    """Tags that make one run cover the given dynamic partitions: the smallest range of the
-    registered order containing all of them (documents inside it that are current are skipped)."""
-    ordered = list(instance.get_dynamic_partitions(PARTITIONS_NAME))
-    positions = sorted(ordered.index(k) for k in keys)
-    return {
-        "dagster/asset_partition_range_start": ordered[positions[0]],
-        "dagster/asset_partition_range_end": ordered[positions[-1]],
-    }
-
-
-def add_partitions(instance: dg.DagsterInstance, keys: list[str]) -> None:
-    for attempt in range(5):
-        existing = set(instance.get_dynamic_partitions(PARTITIONS_NAME))
-        missing = [k for k in dict.fromkeys(keys) if k not in existing]
-        if not missing:
-            return
-        try:
-            instance.add_dynamic_partitions(PARTITIONS_NAME, missing)
-            return
-        except Exception:  # another process (the sensor, a second ingest) added some at the same moment
-            if attempt == 4:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-
-
-def register_partitions(instance: dg.DagsterInstance, lake: Lake, paths: list[Path]) -> Registration:
-    """Register the files under ``paths`` in the lake and as document partitions."""
-    registration = register_sources(lake, iter_source_files(paths))
-    add_partitions(instance, [e.partition_key for e in registration.entries])
-    return registration
-
-
-def batches(instance: dg.DagsterInstance, keys: list[str], batch_size: int) -> list[list[str]]:
-    """The keys in the registered order, cut into batches of at most ``batch_size``: one run each,
-    over the partition range from its first to its last key (documents inside a range that are
-    current are skipped by the run)."""
-    position = {k: i for i, k in enumerate(instance.get_dynamic_partitions(PARTITIONS_NAME))}
-    ordered = sorted(dict.fromkeys(keys), key=lambda k: position[k])
-    return [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
 
 
 def launch_plan(instance: dg.DagsterInstance, lake: Lake, paths: list[Path]) -> tuple[str, dict[str, str], list]:
@@ -143,7 +94,7 @@ def run_ingest(
     paths: list[Path], warehouse: Path, *, workers: int | None = None, log_level: str = "WARNING"
 ) -> IngestResult:
     from assets.definitions import defs
-    from pipelines.jobs import default_dagster_home
+    from pipelines.run.sources import default_dagster_home
 
     started = time.perf_counter()
     warehouse = Path(warehouse).resolve()

@@ -116,7 +116,7 @@ def ingest(pdfs: list[Path], tmp: Path, name: str, workers: int, *, again: bool 
 
 
 def triage_split(pdfs: list[Path]) -> tuple[int, int]:
-    from pipelines.readers.triage import text_only_pages
+    from pipelines.read.triage import text_only_pages
 
     text = sum(len(text_only_pages(f)) for f in pdfs)
     import pypdfium2 as pdfium

@@ -10,7 +10,7 @@ documents carry (B1–B5, F1–F5, narrative quotes), amounts DECIMAL(18,2) in �
 类 = Σ 款. About 1 % of documents also have a superseded older version and 0.5 % a quarantined
 upload, so the views' status filter has work to do.
 
-Then it publishes that lake with the project's own ``pipelines.warehouse.build_candidate`` (DDL of
+Then it publishes that lake with the project's own ``pipelines.publish.warehouse.build_candidate`` (DDL of
 sql/tables.sql, ``INSERT … BY NAME`` from the Parquet files, views of sql/views.sql, CHECKPOINT) and
 ``promote``, and times "教育支出 (类 205) by unit and year" over all years through the public views
 ``func_amounts`` and ``func_canonical``: the first query on a fresh read-only connection (cold
@@ -40,11 +40,11 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
-from pipelines.catalog import FUNC_CLASS_NAMES  # noqa: E402
-from pipelines.combine import tables_dir  # noqa: E402
-from pipelines.lake import Lake, lake_dir_for  # noqa: E402
-from pipelines.samples import ITEMS, KUAN  # noqa: E402
-from pipelines.warehouse import build_candidate, promote  # noqa: E402
+from pipelines.normalize.catalog import FUNC_CLASS_NAMES  # noqa: E402
+from pipelines.publish.combine import tables_dir  # noqa: E402
+from pipelines.publish.lake import Lake, lake_dir_for  # noqa: E402
+from pipelines.publish.warehouse import build_candidate, promote  # noqa: E402
+from pipelines.run.samples import ITEMS, KUAN  # noqa: E402
 
 OBSERVED_CODES = ROOT.parent / "shared" / "corpus" / "codes" / "observed_codes.csv"
 
@@ -322,7 +322,7 @@ def time_lake_query(lake: Lake, repeat: int) -> dict:
 VALIDATE = """
 import json, sys, time
 from pathlib import Path
-from pipelines.quality import validate_warehouse
+from pipelines.publish.gate import validate_warehouse
 started = time.perf_counter()
 outcomes = validate_warehouse(Path(sys.argv[1]))
 seconds = time.perf_counter() - started
@@ -333,7 +333,7 @@ print(json.dumps({"seconds": seconds, "peak_rss_mb": hwm / 1024, "failed": faile
 
 
 def time_quality_gate(warehouse: Path) -> dict:
-    """The publish path's quality gate (``pipelines.quality.validate_warehouse``: every public view
+    """The publish path's quality gate (``pipelines.publish.gate.validate_warehouse``: every public view
     read into pandas and checked by its Great Expectations suite) on this warehouse, in a fresh
     process: seconds and that process's peak RSS (GE's import included)."""
     proc = subprocess.run(
@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             build_s, candidate = timed(lambda: build_candidate(lake, warehouse, run="bench"))
             promote(candidate, warehouse, lake)
-            print(f"published with pipelines.warehouse.build_candidate in {build_s:.1f}s", flush=True)
+            print(f"published with pipelines.publish.warehouse.build_candidate in {build_s:.1f}s", flush=True)
             results.update(generate_seconds=gen_s, publish_seconds=build_s, **counts)
         con = duckdb.connect(str(warehouse), read_only=True)
         n_rows = con.execute("SELECT count(*) FROM func_amounts").fetchone()[0]

@@ -26,7 +26,7 @@ VOLATILE = {"parse_seconds", "parsed_at", "parser_version"}
 
 def canonical(path: Path) -> dict:
     """Everything one document parses into, in a comparable form."""
-    from pipelines.ingest import parse_document
+    from pipelines.parse import parse_document
 
     parsed = parse_document(path)
     row = {k: v for k, v in parsed.document_row().items() if k not in VOLATILE}
@@ -39,7 +39,7 @@ def canonical(path: Path) -> dict:
 
 def record(paths: list[str], out: Path) -> None:
     """Child process: parse every file and write the results as JSON."""
-    from pipelines.jobs import iter_source_files
+    from pipelines.run.sources import iter_source_files
 
     results = {}
     started = time.perf_counter()

@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipelines.samples import render_pdf, render_text, sample_file_name, synthetic_units  # noqa: E402
+from pipelines.run.samples import render_pdf, render_text, sample_file_name, synthetic_units  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -51,7 +51,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # gh-115634). The shipped pool no longer recycles workers, so this is now the same as the plain
 # command; kept so that older invocations still work.
 INGEST_WITHOUT_RECYCLING = (
-    "import sys; import pipelines.jobs as jobs; jobs.DOCUMENTS_PER_WORKER = None; "
+    "import sys; import pipelines.run.pool as pool; pool.DOCUMENTS_PER_WORKER = None; "
     "from pipelines.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 

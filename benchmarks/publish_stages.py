@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STAGE = """
 import json, sys, time
 from pathlib import Path
-from pipelines.lake import Lake, lake_dir_for
+from pipelines.publish.lake import Lake, lake_dir_for
 warehouse = Path(sys.argv[2])
 lake = Lake(lake_dir_for(warehouse))
 stage = sys.argv[1]
@@ -33,14 +33,14 @@ started = time.perf_counter()
 if stage == "fingerprint":
     lake.fingerprint()
 elif stage == "combine":
-    from pipelines.combine import build_tables
+    from pipelines.publish.combine import build_tables
     build_tables(lake, force=True)
 elif stage == "build":
-    from pipelines.warehouse import build_candidate
+    from pipelines.publish.warehouse import build_candidate
     build_candidate(lake, warehouse, run="stages")
 elif stage == "quality_gate":
-    from pipelines.quality import validate_warehouse
-    from pipelines.warehouse import candidate_path
+    from pipelines.publish.gate import validate_warehouse
+    from pipelines.publish.warehouse import candidate_path
     validate_warehouse(candidate_path(warehouse, "stages"))
 seconds = time.perf_counter() - started
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
@@ -63,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", help="also write the results to this JSON file")
     args = p.parse_args(argv)
     warehouse = Path(args.warehouse).resolve()
-    from pipelines.lake import Lake, lake_dir_for
-    from pipelines.warehouse import candidate_path
+    from pipelines.publish.lake import Lake, lake_dir_for
+    from pipelines.publish.warehouse import candidate_path
 
     docs = len(Lake(lake_dir_for(warehouse)).documents())
     print(f"publish stages over a lake of {docs} documents ({warehouse})")

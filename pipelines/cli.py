@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines.jobs import DEFAULT_INBOX, PROJECT_ROOT, default_dagster_home, default_inbox, default_warehouse
+from pipelines.run.sources import DEFAULT_INBOX, PROJECT_ROOT, default_dagster_home, default_inbox, default_warehouse
 
 
 def _prepare_dagster_home(warehouse: Path) -> Path:
@@ -21,13 +21,13 @@ def _prepare_dagster_home(warehouse: Path) -> Path:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from pipelines.jobs import ingest_if_nothing_new
+    from pipelines.run.results import ingest_if_nothing_new
 
     warehouse = Path(args.warehouse or default_warehouse()).resolve()
     inbox = default_inbox()
     paths = [Path(p) for p in args.paths] or [inbox]
     if not args.paths and inbox.resolve() == DEFAULT_INBOX.resolve():
-        from pipelines.samples import ensure_samples
+        from pipelines.run.samples import ensure_samples
 
         created = ensure_samples(DEFAULT_INBOX)
         if created:
@@ -55,7 +55,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     import duckdb
 
-    from pipelines.warehouse import format_rows, run_query
+    from pipelines.publish.warehouse import format_rows, run_query
 
     warehouse = Path(args.warehouse or default_warehouse())
     try:
@@ -71,7 +71,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from pipelines.report import findings_report
+    from pipelines.publish.report import findings_report
 
     warehouse = Path(args.warehouse or default_warehouse())
     try:
@@ -99,7 +99,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_samples(args: argparse.Namespace) -> int:
-    from pipelines.samples import write_samples
+    from pipelines.run.samples import write_samples
 
     started = time.perf_counter()
     files = write_samples(Path(args.out), count=args.count, seed=args.seed)

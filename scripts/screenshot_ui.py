@@ -67,8 +67,8 @@ def main() -> int:
         screenshot(asset_graph_url(args.url.rstrip("/")), graph_png)
         print(f"wrote {graph_png}")
         return 0
-    from pipelines.lake import Lake, lake_dir_for
-    from pipelines.samples import write_samples
+    from pipelines.publish.lake import Lake, lake_dir_for
+    from pipelines.run.samples import write_samples
     from tests.badfiles import write_image_only
 
     with tempfile.TemporaryDirectory(prefix="budgetwh-ui-") as tmp:

@@ -12,7 +12,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-from pipelines.samples import render_pdf, render_text, synthetic_units
+from pipelines.run.samples import render_pdf, render_text, synthetic_units
 
 FONT = "STSong-Light"
 

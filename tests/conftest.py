@@ -34,7 +34,7 @@ def corpus_file(relative: str) -> Path:
 
 
 def _parse(path: str):
-    from pipelines.ingest import parse_document
+    from pipelines.parse import parse_document
 
     return parse_document(Path(path))
 

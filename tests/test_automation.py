@@ -14,8 +14,8 @@ import pytest
 from assets.automation import inbox_sensor, nightly_ingest
 from assets.definitions import defs
 from assets.resources import WarehouseResource
-from pipelines.samples import render_pdf, sample_file_name, synthetic_units, write_samples
-from pipelines.warehouse import run_query
+from pipelines.publish.warehouse import run_query
+from pipelines.run.samples import render_pdf, sample_file_name, synthetic_units, write_samples
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -109,13 +109,13 @@ def test_a_parser_change_is_left_to_the_nightly_run_which_reparses(setting, monk
     write_samples(s["inbox"])
     for r in evaluate_sensor(s):
         assert execute(s, r).success
-    # a new parser version (as after deploying a change to pipelines/classify.py)
-    import pipelines.ingest
-    import pipelines.jobs
+    # a new parser version (as after deploying a change to pipelines/recognize/classify.py)
+    import pipelines.parse
+    import pipelines.run.sources
 
     monkeypatch.setenv("BUDGETWH_WORKERS", "1")  # the patched version lives in this process only
-    monkeypatch.setattr(pipelines.jobs, "PARSER_VERSION", "new-parser")
-    monkeypatch.setattr(pipelines.ingest, "PARSER_VERSION", "new-parser")
+    monkeypatch.setattr(pipelines.run.sources, "PARSER_VERSION", "new-parser")
+    monkeypatch.setattr(pipelines.parse, "PARSER_VERSION", "new-parser")
     assert isinstance(evaluate_sensor(s), dg.SkipReason)  # daytime: no re-parse storm
     requests = evaluate_schedule(s)
     assert len(requests) == 1 and requests[0].tags["budgetwh/trigger"] == "nightly"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.samples import fixed_units, func_rows, write_samples
+from pipelines.run.samples import fixed_units, func_rows, write_samples
 from tests.badfiles import (
     write_copy,
     write_corrupt,
@@ -164,7 +164,7 @@ def test_strict_rerun_parses_nothing_and_exits_non_zero(bad_night):
 _MEASURE = """
 import json, resource, sys
 from pathlib import Path
-from pipelines.ingest import parse_document
+from pipelines.parse import parse_document
 p = parse_document(Path(sys.argv[1]))
 print(json.dumps({"status": p.status, "error": p.error, "pages": p.page_count, "rows": p.row_counts(),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.samples import fixed_units, func_rows, three_public_values, write_samples
+from pipelines.run.samples import fixed_units, func_rows, three_public_values, write_samples
 
 ROOT = Path(__file__).resolve().parent.parent
 

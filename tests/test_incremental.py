@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines.ingest import PARSER_VERSION, _parser_version
-from pipelines.samples import write_samples
+from pipelines.parse import PARSER_VERSION, _parser_version
+from pipelines.run.samples import write_samples
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,11 +28,28 @@ def copy_project(dest: Path) -> Path:
 def test_parser_version_covers_parser_modules_only(tmp_path):
     copy = copy_project(tmp_path / "proj") / "pipelines"
     assert _parser_version(copy) == PARSER_VERSION
-    for module in ("report.py", "cli.py", "warehouse.py", "lake.py", "combine.py", "versions.py"):
+    for module in (
+        "publish/report.py",
+        "cli.py",
+        "publish/warehouse.py",
+        "publish/lake.py",
+        "publish/combine.py",
+        "publish/versions.py",
+        "publish/gate.py",
+        "validate/expectations.py",
+        "run/pool.py",
+    ):
         with open(copy / module, "a", encoding="utf-8") as f:
             f.write("\n# an edit outside the parser\n")
     assert _parser_version(copy) == PARSER_VERSION
-    for module in ("classify.py", "readers/pdf.py", "tables.py"):
+    for module in (
+        "recognize/classify.py",
+        "read/pdf.py",
+        "recognize/tables.py",
+        "normalize/facts.py",
+        "validate/rules/rows.py",
+        "parse.py",
+    ):
         edited = tmp_path / f"v-{module.replace('/', '_')}"
         shutil.copytree(copy, edited)
         with open(edited / module, "a", encoding="utf-8") as f:
@@ -70,13 +87,13 @@ def test_a_parser_change_reparses_and_an_unrelated_change_does_not(tmp_path):
     assert parsed_at() == first
 
     # an edit to the report module: not the parser, nothing re-parsed
-    with open(project / "pipelines" / "report.py", "a", encoding="utf-8") as f:
+    with open(project / "pipelines" / "publish" / "report.py", "a", encoding="utf-8") as f:
         f.write("\n# reworded report\n")
     assert "documents: 0 loaded, 2 unchanged" in run_ingest(project, inbox, env)
     assert parsed_at() == first
 
     # an edit to the classifier: a new parser version, every document parsed again
-    with open(project / "pipelines" / "classify.py", "a", encoding="utf-8") as f:
+    with open(project / "pipelines" / "recognize" / "classify.py", "a", encoding="utf-8") as f:
         f.write("\n# improved classification\n")
     assert "documents: 2 loaded, 0 unchanged, 0 quarantined" in run_ingest(project, inbox, env)
     second = parsed_at()

@@ -11,10 +11,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.combine import ALL_TABLES, combine_table, document_frame
-from pipelines.jobs import iter_source_files, parse_entries, register_sources
-from pipelines.lake import Lake
-from pipelines.samples import write_samples
+from pipelines.publish.combine import ALL_TABLES, combine_table, document_frame
+from pipelines.publish.lake import Lake
+from pipelines.run.pool import parse_entries
+from pipelines.run.samples import write_samples
+from pipelines.run.sources import iter_source_files, register_sources
 from tests.conftest import corpus_file, needs_shared
 
 VOLATILE = ("parsed_at", "parse_seconds")
@@ -66,8 +67,8 @@ def test_two_workers_leave_the_lake_exactly_as_one(tmp_path):
 
 @needs_shared
 def test_page_triage_reads_the_text_pages_with_pdfium_and_parses_the_same(monkeypatch):
-    from pipelines.ingest import parse_document
-    from pipelines.readers.triage import text_only_pages
+    from pipelines.parse import parse_document
+    from pipelines.read.triage import text_only_pages
 
     path = corpus_file("shanghai_putuo_final/上海市普陀区财政局2024年度部门决算.pdf")
     text_pages = text_only_pages(path)
@@ -89,7 +90,7 @@ def test_page_triage_reads_the_text_pages_with_pdfium_and_parses_the_same(monkey
 
 @pytest.mark.parametrize("broken", [b"", b"%PDF-1.4 not really a pdf"])
 def test_page_triage_leaves_unreadable_files_to_pdfplumber(tmp_path, broken):
-    from pipelines.readers.triage import text_only_pages
+    from pipelines.read.triage import text_only_pages
 
     path = tmp_path / "broken.pdf"
     path.write_bytes(broken)
@@ -99,7 +100,7 @@ def test_page_triage_leaves_unreadable_files_to_pdfplumber(tmp_path, broken):
 def test_a_batch_much_larger_than_the_pool_completes(tmp_path):
     """A pool whose workers retired after a number of tasks hung on long batches (CPython
     gh-115634): 120 documents through two workers must all come back."""
-    from pipelines.samples import render_text, sample_file_name, synthetic_units
+    from pipelines.run.samples import render_text, sample_file_name, synthetic_units
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -2,7 +2,7 @@
 Word/ONLYOFFICE export prints in a separate, lower text run stay in their sentence (DOMAIN.md P1,
 P2), while ordinary lines come out as before."""
 
-from pipelines.readers.pdf import read_pdf
+from pipelines.read.pdf import read_pdf
 from tests.conftest import corpus_file, needs_shared
 
 pytestmark = needs_shared

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.ingest import parse_document
+from pipelines.parse import parse_document
 
 D = Decimal
 NAME = "示范区图书馆古籍数字化项目"

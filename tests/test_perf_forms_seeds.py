@@ -8,7 +8,8 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from pipelines.perf_forms import name_key, parse_category
+from pipelines.recognize.perf_forms.rows import name_key
+from pipelines.recognize.perf_forms.shanghai import parse_category
 from tests.conftest import needs_shared, seed
 from tests.test_targets import TARGET_VALUES
 
@@ -351,8 +352,8 @@ def test_suzhou_002(seeds):
 
 def test_a_failing_form_recognizer_does_not_cost_the_tables(monkeypatch):
     """A bug in a form recognizer is reported as a finding; the document's budget tables still load."""
-    from pipelines import perf_forms
-    from pipelines.ingest import parse_document
+    from pipelines.parse import parse_document
+    from pipelines.recognize import perf_forms
 
     def broken(doc):
         raise ValueError("unexpected layout")

@@ -14,10 +14,11 @@ import polars as pl
 import pytest
 
 from assets.runner import run_ingest
-from pipelines.lake import Lake, lake_dir_for
-from pipelines.quality import load_suite, suite_names, validate_warehouse, view_chunks
-from pipelines.samples import fixed_units, render_text, write_samples
-from pipelines.warehouse import _limit, _megabytes, execute_with_headroom, run_query
+from pipelines.publish.gate import validate_warehouse, view_chunks
+from pipelines.publish.lake import Lake, lake_dir_for
+from pipelines.publish.warehouse import _limit, _megabytes, execute_with_headroom, run_query
+from pipelines.run.samples import fixed_units, render_text, write_samples
+from pipelines.validate.expectations import load_suite, suite_names
 
 ROOT = Path(__file__).resolve().parent.parent
 

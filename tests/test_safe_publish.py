@@ -17,7 +17,7 @@ import dagster as dg
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from pipelines.samples import render_pdf, sample_file_name, synthetic_units, write_samples
+from pipelines.run.samples import render_pdf, sample_file_name, synthetic_units, write_samples
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +79,7 @@ def reference(tmp_path_factory):
 _READER = r"""
 import json, sys, time
 from pathlib import Path
-from pipelines.warehouse import run_query
+from pipelines.publish.warehouse import run_query
 warehouse, sql, out, stop = sys.argv[1:5]
 after_stop = 0
 with open(out, "w") as f:
@@ -206,8 +206,8 @@ def test_two_ingests_at_once_end_as_one(tmp_path, reference):
 def test_a_candidate_of_a_run_whose_id_is_all_digits_is_not_taken_for_a_dead_writer(tmp_path):
     """A run id starting with eight decimal digits (about 2% of them) once named a candidate that an
     overlapping run deleted as the leftover of a dead process. Only the ``pid`` marker names a writer."""
-    from pipelines.lake import is_stale_temp
-    from pipelines.warehouse import candidate_path, candidate_run, remove_stale_builds
+    from pipelines.publish.lake import is_stale_temp
+    from pipelines.publish.warehouse import candidate_path, candidate_run, remove_stale_builds
 
     wh = tmp_path / "warehouse.duckdb"
     candidate = candidate_path(wh, "27873125")

@@ -1,4 +1,4 @@
-"""The 目标值 parser (pipelines/targets.py) on every distinct target string of the seeds.
+"""The 目标值 parser (pipelines/normalize/targets.py) on every distinct target string of the seeds.
 
 TARGET_VALUES is the table of ../shared/target-values.md (DOMAIN.md §3.3) written out here: the
 printed string, how many rows print it in the Shanghai seeds (003 + 004) and in the Suzhou seeds
@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from pipelines.targets import COMPOSITE, EMPTY, NUMERIC, TEXT, parse_target, split_indicator_cell
+from pipelines.normalize.targets import COMPOSITE, EMPTY, NUMERIC, TEXT, parse_target, split_indicator_cell
 
 # (raw, SH rows, SZ rows, kind, op, op_raw, value, unit, value × multiplier, text)
 TARGET_VALUES = [

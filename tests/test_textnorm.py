@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from pipelines.textnorm import NotAnAmount, find_unit, parse_amount, to_yuan
+from pipelines.normalize.textnorm import NotAnAmount, find_unit, parse_amount, to_yuan
 
 
 @pytest.mark.parametrize(

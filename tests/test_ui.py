@@ -18,8 +18,8 @@ import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from assets.runner import launch_plan
-from pipelines.lake import Lake, lake_dir_for
-from pipelines.samples import render_pdf, sample_file_name, synthetic_units, write_samples
+from pipelines.publish.lake import Lake, lake_dir_for
+from pipelines.run.samples import render_pdf, sample_file_name, synthetic_units, write_samples
 from scripts.ui_server import LOCATION, REPOSITORY, UIServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """Re-published documents supersede their older version; documents that merely share unit, year
 and kind (Jiangsu's narrative and tables PDFs) do not; copies and moves are recognized.
-The rule is in pipelines/versions.py."""
+The rule is in pipelines/publish/versions.py."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.samples import fixed_units, func_rows, render_pdf, sample_file_name, write_samples
-from pipelines.versions import normalized_name, resolve_versions
+from pipelines.publish.versions import normalized_name, resolve_versions
+from pipelines.run.samples import fixed_units, func_rows, render_pdf, sample_file_name, write_samples
 from tests.badfiles import write_truncated
 from tests.conftest import corpus_file, needs_shared
 

@@ -1,0 +1,154 @@
+"""Combine the per-document frames of the lake into one frame per fact table (Polars), written as
+``<lake>/tables/<table>.parquet``. This is the step the fact assets run and validate; publishing
+loads these files into DuckDB."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.normalize.frames import SCHEMAS
+from pipelines.publish.faults import checkpoint
+from pipelines.publish.lake import Lake, temp_prefix
+from pipelines.publish.versions import resolve_versions
+
+DOCUMENT_SCHEMA: dict[str, pl.DataType] = {
+    "doc_id": pl.Utf8, "source_file": pl.Utf8, "sha256": pl.Utf8, "doc_kind": pl.Utf8, "scope": pl.Utf8,
+    "unit_name": pl.Utf8, "fiscal_year": pl.Int32, "page_count": pl.Int32, "status": pl.Utf8, "error": pl.Utf8,
+    "title": pl.Utf8, "source_format": pl.Utf8, "parser_version": pl.Utf8, "parsed_at": pl.Utf8,
+    "parse_seconds": pl.Float64, "superseded_by": pl.Utf8,
+}  # fmt: skip
+
+ALL_TABLES = ("doc_document", *SCHEMAS)
+
+
+def tables_dir(lake: Lake) -> Path:
+    return lake.root / "tables"
+
+
+def document_frame(lake: Lake) -> pl.DataFrame:
+    """Document rows with their current status: older versions of a re-published document are
+    ``superseded`` (the rule is in ``pipelines/versions.py``)."""
+    registry = lake.registry()
+    current_sha = {e.source_file: e.sha256 for e in registry.values()}
+    docs = lake.documents()
+    order = {}
+    for doc in docs:
+        entry = registry.get(doc["source_file"])
+        if entry is not None and entry.sha256 == doc["sha256"]:
+            order[doc["doc_id"]] = (entry.registered_at, entry.mtime, doc["source_file"])
+        else:  # an older version: when it was registered is kept in its document row
+            order[doc["doc_id"]] = (doc.get("registered_at") or "", doc.get("mtime") or 0.0, doc["source_file"])
+    superseded = resolve_versions(docs, current_sha, order)
+    rows = []
+    for doc in docs:
+        row = {k: doc.get(k) for k in DOCUMENT_SCHEMA}
+        if doc["doc_id"] in superseded:
+            row["status"] = "superseded"
+            row["superseded_by"] = superseded[doc["doc_id"]]
+        rows.append(row)
+    return pl.DataFrame(rows, schema=DOCUMENT_SCHEMA, strict=False)
+
+
+def _scan_table(lake: Lake, table: str) -> pl.LazyFrame | None:
+    files = lake.table_files(table)
+    if not files:
+        return None
+    scan = pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore")
+    return scan.select([pl.col(c).cast(t) for c, t in SCHEMAS[table].items()])
+
+
+def combine_table(lake: Lake, table: str) -> pl.DataFrame:
+    """One fact table of the lake, in memory (for tests and tools; publishing streams it)."""
+    scan = _scan_table(lake, table)
+    return pl.DataFrame(schema=SCHEMAS[table]) if scan is None else scan.collect()
+
+
+def write_combined_table(lake: Lake, table: str, path: Path) -> None:
+    """One fact table of the lake written to ``path`` by Polars' streaming engine: the documents'
+    files are read in batches, so memory does not grow with the number of documents."""
+    scan = _scan_table(lake, table)
+    if scan is None:
+        pl.DataFrame(schema=SCHEMAS[table]).write_parquet(path)
+    else:
+        scan.sink_parquet(path)
+
+
+def built_fingerprint(lake: Lake) -> str | None:
+    p = tables_dir(lake) / "_fingerprint.json"
+    return json.loads(p.read_text())["fingerprint"] if p.exists() else None
+
+
+def _stage_tables(lake: Lake, out_dir: Path) -> dict[str, Path]:
+    """Every table written beside its final name (pid-tagged temporary files)."""
+    staged: dict[str, Path] = {}
+    try:
+        tmp = out_dir / f"{temp_prefix('doc_document')}parquet"
+        staged["doc_document"] = tmp
+        document_frame(lake).write_parquet(tmp)
+        for table in SCHEMAS:
+            tmp = out_dir / f"{temp_prefix(table)}parquet"
+            staged[table] = tmp
+            write_combined_table(lake, table, tmp)
+    except BaseException:
+        _discard(staged)
+        raise
+    return staged
+
+
+def _discard(staged: dict[str, Path]) -> None:
+    for tmp in staged.values():
+        tmp.unlink(missing_ok=True)
+
+
+def build_tables(lake: Lake, *, force: bool = False) -> bool:
+    """Write every fact table of the lake; nothing is rebuilt (False) when the lake has not
+    changed since the last build."""
+    fingerprint = lake.fingerprint()
+    if not force and built_fingerprint(lake) == fingerprint:
+        return False
+    out_dir = tables_dir(lake)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Another run may replace a document while we read it: read again until the lake held still.
+    staged: dict[str, Path] = {}
+    for attempt in range(5):
+        _discard(staged)
+        try:
+            staged = _stage_tables(lake, out_dir)
+        except (OSError, pl.exceptions.PolarsError):
+            staged = {}
+            if attempt == 4:
+                raise
+            fingerprint = lake.fingerprint()
+            continue
+        now = lake.fingerprint()
+        if now == fingerprint:
+            break
+        fingerprint = now
+    else:  # the lake kept changing: publish what was read, and make the next run build again
+        fingerprint = f"unsettled-{fingerprint}"
+    try:
+        with lake.publish_lock():
+            # The fingerprint goes first: a build killed half-way leaves tables that match no
+            # fingerprint, so the next run rebuilds them instead of trusting a mix.
+            (out_dir / "_fingerprint.json").unlink(missing_ok=True)
+            for i, (name, tmp) in enumerate(staged.items()):
+                if i == 1:
+                    checkpoint("tables.write")  # one table replaced, the next ones staged
+                os.replace(tmp, out_dir / f"{name}.parquet")
+            tmp = out_dir / f"{temp_prefix('_fingerprint')}json"
+            tmp.write_text(json.dumps({"fingerprint": fingerprint}))
+            os.replace(tmp, out_dir / "_fingerprint.json")
+    finally:
+        _discard(staged)  # what was not renamed (an error part-way) is not left behind
+    return True
+
+
+def read_table(lake: Lake, table: str) -> pl.DataFrame:
+    p = tables_dir(lake) / f"{table}.parquet"
+    if p.exists():
+        return pl.read_parquet(p)
+    return pl.DataFrame(schema=DOCUMENT_SCHEMA if table == "doc_document" else SCHEMAS[table])

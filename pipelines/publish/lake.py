@@ -1,0 +1,254 @@
+"""The lake: per-document parse results (Parquet frames + a JSON document row) beside the
+warehouse, plus the registry of source files. It is the source of truth the warehouse is built
+from, and what makes re-runs incremental: a document whose bytes and parser version are unchanged
+is never parsed again.
+
+Layout for warehouse ``data/warehouse.duckdb``::
+
+    data/warehouse.lake/registry.json         source files seen: path → sha256, doc_id, partition key
+    data/warehouse.lake/docs/<doc_id>/document.json
+    data/warehouse.lake/docs/<doc_id>/<table>.parquet
+
+Every write goes to a temporary name that starts with a dot and carries the writer's pid, and is
+renamed into place: readers (and a run that follows a killed one) see the old or the new result,
+never half of one. Names starting with a dot are never read as results; ``clean_stale_temp``
+removes those left behind by dead processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from pipelines.parse import ParsedDocument
+from pipelines.read.dispatch import doc_id_for
+
+
+def lake_dir_for(warehouse: Path) -> Path:
+    warehouse = Path(warehouse)
+    return warehouse.with_name(warehouse.stem + ".lake")
+
+
+def partition_key_for(path: Path, sha256: str) -> str:
+    """A readable, stable Dagster partition key: the file name and the start of its hash."""
+    stem = re.sub(r"[\x00-\x1f,\[\]*]|\.\.\.", "", Path(path).stem).strip()
+    stem = re.sub(r"\s+", "_", stem)[:60]
+    return f"{stem}-{sha256[:8]}"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceEntry:
+    source_file: str
+    sha256: str
+    doc_id: str
+    partition_key: str
+    size: int
+    mtime: float
+    registered_at: str = ""  # when these bytes were first seen at this path (decides which version is newer)
+
+
+def temp_prefix(name: str) -> str:
+    """Prefix of a temporary file or folder: hidden, and tagged with the writer's pid so that a
+    later run can tell leftovers of a dead process from the work of a live one. The pid carries a
+    ``pid`` marker: a bare number in a name (a run id of eight digits, a year) is not a writer."""
+    return f".{name}.pid{os.getpid()}."
+
+
+_TEMP_PID = re.compile(r"^\..*?\.pid(\d+)\.")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_stale_temp(path: Path) -> bool:
+    """A hidden temporary name whose writer (the pid in its name) is no longer running."""
+    m = _TEMP_PID.match(path.name)
+    return bool(m) and int(m.group(1)) != os.getpid() and not pid_alive(int(m.group(1)))
+
+
+def remove_path(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path.name), suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock (released by the kernel if the holder dies, even by kill -9)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+class Lake:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.docs = self.root / "docs"
+
+    # -- registry of source files -------------------------------------------------------------
+
+    @property
+    def registry_path(self) -> Path:
+        return self.root / "registry.json"
+
+    def registry(self) -> dict[str, SourceEntry]:
+        if not self.registry_path.exists():
+            return {}
+        data = json.loads(self.registry_path.read_text(encoding="utf-8"))
+        return {k: SourceEntry(**v) for k, v in data.items()}
+
+    def save_registry(self, entries: dict[str, SourceEntry]) -> None:
+        data = {k: asdict(e) for k, e in sorted(entries.items())}
+        atomic_write_text(self.registry_path, json.dumps(data, ensure_ascii=False, indent=1))
+
+    @contextlib.contextmanager
+    def registry_lock(self) -> Iterator[None]:
+        """Held around read-modify-write of the registry (the CLI and the sensor may register at once)."""
+        with file_lock(self.root / ".registry.lock"):
+            yield
+
+    @contextlib.contextmanager
+    def publish_lock(self) -> Iterator[None]:
+        """Held while the combined tables are written and while they are loaded into DuckDB, so a
+        publish reads one complete set of tables even when two runs overlap."""
+        with file_lock(self.root / ".publish.lock"):
+            yield
+
+    def by_partition_key(self) -> dict[str, SourceEntry]:
+        return {e.partition_key: e for e in self.registry().values()}
+
+    # -- parsed documents ---------------------------------------------------------------------
+
+    def doc_dir(self, doc_id: str) -> Path:
+        return self.docs / doc_id
+
+    def document(self, doc_id: str) -> dict | None:
+        p = self.doc_dir(doc_id) / "document.json"
+        try:
+            return json.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:  # never parsed, or being replaced by another run this instant
+            return None
+
+    def is_current(self, sha256: str, parser_version: str) -> bool:
+        doc = self.document(doc_id_for(sha256))
+        return bool(doc) and doc.get("sha256") == sha256 and doc.get("parser_version") == parser_version
+
+    def write(self, parsed: ParsedDocument, *, doc_id: str | None = None, extra: dict | None = None) -> Path:
+        """Replace the document's directory atomically: readers see the old or the new result.
+        ``doc_id`` / ``extra`` override the id and fields of the document row (duplicate records)."""
+        from pipelines.publish.faults import checkpoint
+
+        doc_id = doc_id or parsed.doc_id
+        self.docs.mkdir(parents=True, exist_ok=True)
+        final = self.doc_dir(doc_id)
+        staging = Path(tempfile.mkdtemp(dir=self.docs, prefix=temp_prefix(doc_id)))
+        for name, df in parsed.frames.items():
+            df.write_parquet(staging / f"{name}.parquet")
+        row = parsed.document_row()
+        row["doc_id"] = doc_id
+        row["parsed_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
+        row["notes"] = parsed.notes[:200]
+        row["row_counts"] = parsed.row_counts()
+        row.update(extra or {})
+        (staging / "document.json").write_text(json.dumps(row, ensure_ascii=False, indent=1), encoding="utf-8")
+        checkpoint("lake.write")
+        self._swap_in(staging, final)
+        return final
+
+    def _swap_in(self, staging: Path, final: Path) -> None:
+        if final.exists():
+            trash = self.docs / f".trash.{final.name}.pid{os.getpid()}.{time.monotonic_ns()}"
+            os.replace(final, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        try:
+            os.replace(staging, final)
+        except OSError:
+            # Another run wrote the same document in between (same bytes, same parser): keep theirs.
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def update_document(self, doc_id: str, **fields) -> None:
+        """Change fields of a document row in place (e.g. the path of a moved file)."""
+        p = self.doc_dir(doc_id) / "document.json"
+        row = json.loads(p.read_text(encoding="utf-8"))
+        row.update(fields)
+        atomic_write_text(p, json.dumps(row, ensure_ascii=False, indent=1))
+
+    def remove(self, doc_id: str) -> None:
+        final = self.doc_dir(doc_id)
+        if final.exists():
+            trash = self.docs / f".trash.{doc_id}.pid{os.getpid()}.{time.monotonic_ns()}"
+            os.replace(final, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+
+    def clean_stale_temp(self) -> list[Path]:
+        """Remove temporary files and folders left by processes that died (kill -9, power loss)."""
+        removed = []
+        for folder in (self.root, self.docs, self.root / "tables"):
+            if not folder.is_dir():
+                continue
+            for p in folder.iterdir():
+                if p.name.startswith(".") and is_stale_temp(p):
+                    remove_path(p)
+                    removed.append(p)
+        return removed
+
+    def documents(self) -> list[dict]:
+        if not self.docs.exists():
+            return []
+        out = []
+        for d in sorted(self.docs.iterdir()):
+            if d.name.startswith("."):
+                continue
+            doc = self.document(d.name)
+            if doc:
+                out.append(doc)
+        return out
+
+    def table_files(self, table: str) -> list[Path]:
+        return sorted(self.docs.glob(f"[!.]*/{table}.parquet"))
+
+    def fingerprint(self) -> str:
+        """Changes whenever any document result changes: the warehouse records the fingerprint it
+        was built from, so a run with nothing new can skip publishing."""
+        h = hashlib.sha256()
+        for doc in self.documents():
+            h.update(
+                f"{doc['doc_id']}|{doc.get('parser_version')}|{doc.get('parsed_at')}|{doc.get('status')}|"
+                f"{doc.get('source_file')}".encode()
+            )
+        # The registry decides which version of a file is current; its sizes and mtimes do not.
+        for key, e in sorted(self.registry().items()):
+            h.update(f"{key}|{e.sha256}|{e.registered_at}".encode())
+        return h.hexdigest()[:16]

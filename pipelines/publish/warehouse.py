@@ -1,0 +1,331 @@
+"""Publishing the lake into DuckDB, and reading it back.
+
+The warehouse is rebuilt into a new file and swapped in with ``os.replace``: a reader (``budgetwh
+query``, the UI) keeps the file it opened and never sees half a load, and a process killed
+mid-build leaves the previous warehouse untouched. A build records the lake fingerprint it came
+from; when nothing changed, publishing is skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from pipelines.publish.combine import ALL_TABLES, built_fingerprint, tables_dir
+from pipelines.publish.faults import checkpoint
+from pipelines.publish.lake import Lake, is_stale_temp, temp_prefix
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+PUBLIC_VIEWS = (
+    "documents", "func_amounts", "func_canonical", "econ_amounts", "three_public", "projects",
+    "project_line_items", "indicators", "quality_findings", "budget_vs_final",
+)  # fmt: skip
+
+
+@dataclass
+class PublishReport:
+    published: bool
+    warehouse: Path
+    fingerprint: str
+    row_counts: dict[str, int]
+    seconds: float
+
+
+def read_meta(warehouse: Path, key: str) -> str | None:
+    if not Path(warehouse).exists():
+        return None
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        row = con.execute("SELECT value FROM warehouse_meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+BUILD_MEMORY_LIMIT = "64MB"
+
+
+def sql_string(path: Path) -> str:
+    """A path as the body of an SQL string literal, for statements that take no parameters
+    (ATTACH, COPY, anything run through ``execute_with_headroom``)."""
+    return str(path).replace("'", "''")
+
+
+def candidate_path(warehouse: Path, run: str = "local") -> Path:
+    """Where a run builds the next version of a warehouse before it is validated and swapped in.
+    Named by run, so that two overlapping runs never validate or promote each other's file."""
+    warehouse = Path(warehouse)
+    return warehouse.with_name(f".{warehouse.name}.run-{run}.candidate")
+
+
+def candidate_run(candidate: Path) -> str:
+    """The run (first 8 characters of its id) that built a candidate."""
+    return Path(candidate).name.split(".")[-2].removeprefix("run-")
+
+
+CANDIDATE_MAX_AGE = 6 * 3600  # seconds; a candidate no run promoted by then was abandoned
+
+
+def remove_abandoned_candidates(warehouse: Path) -> None:
+    now = time.time()
+    for p in Path(warehouse).parent.glob(f".{Path(warehouse).name}.*.candidate"):
+        try:
+            if now - p.stat().st_mtime > CANDIDATE_MAX_AGE:
+                p.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass
+
+
+def is_current(lake: Lake, warehouse: Path) -> bool:
+    fingerprint = built_fingerprint(lake)
+    return bool(fingerprint) and read_meta(warehouse, "lake_fingerprint") == fingerprint
+
+
+def build_candidate(lake: Lake, warehouse: Path, run: str = "local") -> Path:
+    """Load the lake's combined tables (``combine.build_tables``) into a new DuckDB file beside the
+    warehouse. Nothing the analysts read is touched."""
+    warehouse = Path(warehouse)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_builds(warehouse)
+    remove_abandoned_candidates(warehouse)
+    final = candidate_path(warehouse, run)
+    tmp = warehouse.with_name(f"{temp_prefix(warehouse.name)}building")
+    with lake.publish_lock():
+        fingerprint = built_fingerprint(lake)
+        if fingerprint is None and tables_dir(lake).exists():
+            raise RuntimeError(
+                "The combined tables of the lake are incomplete (a build was interrupted); "
+                "run the ingest or publish job again to rebuild them."
+            )
+        for stale in (tmp, final):
+            stale.unlink(missing_ok=True)
+        # capped: DuckDB writes and evicts as it goes, so a larger lake costs disk, not memory
+        con = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY_LIMIT})
+        try:
+            con.execute((SQL_DIR / "tables.sql").read_text(encoding="utf-8"))
+            for table in ALL_TABLES:
+                path = tables_dir(lake) / f"{table}.parquet"
+                if path.exists():
+                    execute_with_headroom(
+                        con, f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{sql_string(path)}')"
+                    )
+            con.execute((SQL_DIR / "views.sql").read_text(encoding="utf-8"))
+            meta = {
+                "lake_fingerprint": fingerprint or "",
+                "built_at": dt.datetime.now().isoformat(timespec="seconds"),
+                "lake": str(lake.root),
+            }
+            con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(meta.items()))
+            con.execute("CHECKPOINT")
+        except BaseException:
+            con.close()
+            tmp.unlink(missing_ok=True)
+            Path(f"{tmp}.wal").unlink(missing_ok=True)
+            raise
+        con.close()
+        os.replace(tmp, final)
+    return final
+
+
+def promote(candidate: Path, warehouse: Path, lake: Lake | None = None) -> None:
+    """Swap the validated candidate in. A reader keeps the file it opened; new readers see the new one."""
+    checkpoint("publish.swap")
+    if lake is None:
+        os.replace(candidate, warehouse)
+        return
+    with lake.publish_lock():
+        os.replace(candidate, warehouse)
+
+
+def publish(lake: Lake, warehouse: Path, *, force: bool = False) -> PublishReport:
+    """Build, and swap in, without the quality gate (the Dagster job validates in between)."""
+    started = dt.datetime.now()
+    warehouse = Path(warehouse)
+    if not force and is_current(lake, warehouse):
+        return PublishReport(False, warehouse, built_fingerprint(lake) or "", row_counts(warehouse), 0.0)
+    promote(build_candidate(lake, warehouse), warehouse, lake)
+    seconds = (dt.datetime.now() - started).total_seconds()
+    return PublishReport(True, warehouse, built_fingerprint(lake) or "", row_counts(warehouse), seconds)
+
+
+def remove_stale_builds(warehouse: Path) -> list[Path]:
+    """Half-built warehouse files (and their WAL) of processes that died are deleted; they were
+    never visible under the warehouse's name."""
+    removed = []
+    for p in Path(warehouse).parent.glob(f".{Path(warehouse).name}.*"):
+        if is_stale_temp(p):
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+def connect_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    if not Path(warehouse).exists():
+        raise FileNotFoundError(f"No warehouse at {warehouse}: run 'budgetwh ingest' first.")
+    return duckdb.connect(str(warehouse), read_only=True)
+
+
+# What the publish path reads (row counts, previews, the report, the quality gate) runs under a
+# memory cap: counting a view such as func_canonical evaluates its window over every row, which
+# without a cap takes memory in proportion to the warehouse.
+READ_MEMORY_LIMIT = "64MB"
+
+
+@contextlib.contextmanager
+def capped_connection(warehouse: Path, memory_limit: str = READ_MEMORY_LIMIT) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB with a memory cap and a scratch folder to spill to, the warehouse file
+    attached read-only as the default database (it is never written)."""
+    if not Path(warehouse).exists():
+        raise FileNotFoundError(f"No warehouse at {warehouse}: run 'budgetwh ingest' first.")
+    with tempfile.TemporaryDirectory(prefix="budgetwh-read-") as scratch:
+        con = duckdb.connect(
+            config={"memory_limit": memory_limit, "temp_directory": scratch, "preserve_insertion_order": False}
+        )
+        try:
+            con.execute(f"ATTACH '{sql_string(warehouse)}' AS warehouse (READ_ONLY)")
+            con.execute("USE warehouse")
+            yield con
+        finally:
+            con.close()
+
+
+# Steps a capped connection's limit is raised through when a query cannot run within it: DuckDB
+# spills joins, aggregates and sorts, but a window over a whole view (func_canonical) can need
+# more than a small cap on a large warehouse (measured: 10.7 M rows do not count under 64 MB).
+HEADROOM_STEPS_MB = (256, 1024, 4096, 16384)
+
+
+def _limit(con: duckdb.DuckDBPyConnection) -> str:
+    """The connection's memory cap as DuckDB prints it, e.g. '61.0 MiB'."""
+    return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+
+def _megabytes(limit: str) -> float:
+    value, unit = limit.split()
+    return float(value) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "TiB": 1024**2}.get(unit, 1)
+
+
+def execute_with_headroom(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.DuckDBPyConnection:
+    """``con.execute(sql)``; when DuckDB runs out of the connection's memory cap, the cap is raised
+    to the next step and the query runs again, so a cap never makes publishing fail: memory stays
+    small on the warehouses that fit and grows only for the queries that need it. The cap is set
+    back once the query has run (its result is materialized by then), so the next query starts
+    small again."""
+    original: str | None = None
+    while True:
+        try:
+            result = con.execute(sql)
+            break
+        except duckdb.OutOfMemoryException:
+            current = _limit(con)
+            original = original or current
+            bigger = next((mb for mb in HEADROOM_STEPS_MB if mb > _megabytes(current) + 1), None)
+            if bigger is None:
+                raise
+            con.execute(f"SET memory_limit = '{bigger}MB'")
+    if original is not None:  # through a cursor: on ``con`` it would replace the pending result
+        con.cursor().execute(f"SET memory_limit = '{original}'")
+    return result
+
+
+def view_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The views of the connection's current database."""
+    sql = "SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
+    return {r[0] for r in con.execute(sql).fetchall()}
+
+
+def row_counts(warehouse: Path) -> dict[str, int]:
+    if not Path(warehouse).exists():
+        return {}
+    with capped_connection(warehouse) as con:
+        existing = view_names(con)
+        return {
+            v: execute_with_headroom(con, f"SELECT count(*) FROM {v}").fetchone()[0]
+            for v in PUBLIC_VIEWS
+            if v in existing
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Query output
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def run_query(warehouse: Path, sql: str) -> tuple[list[str], list[tuple]]:
+    con = connect_read_only(warehouse)
+    try:
+        cur = con.execute(sql)
+        columns = [d[0] for d in cur.description] if cur.description else []
+        return columns, cur.fetchall()
+    finally:
+        con.close()
+
+
+def format_rows(columns: list[str], rows: list[tuple], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(
+            [{c: _plain(v) for c, v in zip(columns, r, strict=True)} for r in rows], ensure_ascii=False, indent=1
+        )
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(columns)
+        for r in rows:
+            w.writerow(["" if v is None else _plain(v) for v in r])
+        return buf.getvalue().rstrip("\n")
+    return _table(columns, rows)
+
+
+def _display_width(s: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _table(columns: list[str], rows: list[tuple]) -> str:
+    cells = [[("NULL" if v is None else str(_plain(v))) for v in r] for r in rows]
+    widths = [_display_width(c) for c in columns]
+    for r in cells:
+        for i, v in enumerate(r):
+            widths[i] = min(max(widths[i], _display_width(v)), 60)
+
+    def fit(s: str, w: int, right: bool) -> str:
+        while _display_width(s) > w:
+            s = s[:-2] + "…"
+        pad = " " * (w - _display_width(s))
+        return pad + s if right else s + pad
+
+    numeric = [
+        all(isinstance(r[i], (int, float, Decimal)) or r[i] is None for r in rows) and rows for i in range(len(columns))
+    ]
+    lines = [" │ ".join(fit(c, widths[i], False) for i, c in enumerate(columns))]
+    lines.append("─┼─".join("─" * w for w in widths))
+    for r in cells:
+        lines.append(" │ ".join(fit(v, widths[i], bool(numeric[i])) for i, v in enumerate(r)))
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(lines)

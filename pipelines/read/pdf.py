@@ -1,0 +1,191 @@
+"""Reader for PDFs with a text layer, through pdfplumber.
+
+Tables come from ruling lines (``find_tables``); the text outside them is rebuilt into lines from
+word positions (``text_lines``). Some publishers draw the title and the unit line inside the table frame (Jiangsu); such leading rows,
+which hold one cell of text and no amounts, are lifted out of the grid into text lines so that the
+recognizers find titles the same way on every layout.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pdfplumber
+
+from pipelines.normalize.textnorm import is_meta_cell, looks_like_amount
+from pipelines.read.lines import lines_from_words
+from pipelines.read.model import Grid, Page, TextLine
+from pipelines.read.triage import text_only_pages, triage_enabled
+
+_ORDINAL_LABEL = re.compile(r"^[一二三四五六七八九十]+、")
+
+
+def _lift_title_rows(rows: list[list[str | None]]) -> tuple[list[str], list[list[str | None]]]:
+    lifted: list[str] = []
+    while rows:
+        filled = [c for c in rows[0] if c not in (None, "")]
+        # A numbered label (十四、…) standing alone right of an empty first cell is a 类 row of a
+        # continued 收支总表 page, not a title: it stays in the grid.
+        row_label = rows[0][0] == "" and len(filled) == 1 and _ORDINAL_LABEL.match(filled[0].strip())
+        if len(filled) == 1 and not looks_like_amount(filled[0]) and not row_label:
+            lines = [ln.strip() for ln in (filled[0] or "").split("\n") if ln.strip()]
+            # Some frames swallow the whole table text into the title cell; keep the title and
+            # the unit line, the rest repeats the grid below.
+            meta_at = max((i for i, ln in enumerate(lines[:4]) if is_meta_cell(ln)), default=None)
+            if meta_at is not None:
+                n = meta_at + 1
+                while n < len(lines) and all(is_meta_cell(ln) for ln in lines[:n]):
+                    n += 1  # "公开09表" alone is not the title: take the line after it too
+                lifted.extend(lines[:n])
+            elif len(lines) <= 3:
+                lifted.extend(lines)
+            else:
+                lifted.append(lines[0])
+            rows = rows[1:]
+            continue
+        if filled and any(is_meta_cell(c) for c in filled) and not any(looks_like_amount(c) for c in filled):
+            lifted.append(" ".join(c.replace("\n", " ") for c in filled))
+            rows = rows[1:]
+            continue
+        if not filled:
+            rows = rows[1:]
+            continue
+        break
+    return lifted, rows
+
+
+def _column_spans(table, n_cols: int) -> list[tuple[float, float]] | None:
+    """The x-range of every column (distinct left edges of the cells; the last ends at the frame)."""
+    lefts = sorted({round(b[0], 1) for row in table.rows for b in row.cells if b})
+    if len(lefts) != n_cols:
+        return None
+    ends = [*lefts[1:], table.bbox[2]]
+    return list(zip(lefts, ends, strict=True))
+
+
+def _cell_origins(table, n_rows: int, n_cols: int) -> list[list[tuple[int, int]]] | None:
+    """For every (row, column) position, the position of the cell that covers it: merged header
+    cells cover several columns (a group label) or several rows (a label standing alone)."""
+    try:
+        # Column and row boundaries are the distinct left / top edges of all cells; the bboxes of
+        # pdfplumber's Column objects are widened by merged cells and cannot be used directly.
+        lefts = sorted({round(b[0], 1) for row in table.rows for b in row.cells if b})
+        tops = sorted({round(b[1], 1) for row in table.rows for b in row.cells if b})
+        if len(lefts) != n_cols or len(tops) != n_rows:
+            return None
+        x1, y1 = table.bbox[2], table.bbox[3]
+        col_x = [(lefts[i] + (lefts[i + 1] if i + 1 < n_cols else x1)) / 2 for i in range(n_cols)]
+        row_y = [(tops[i] + (tops[i + 1] if i + 1 < n_rows else y1)) / 2 for i in range(n_rows)]
+        origins = [[(r, c) for c in range(n_cols)] for r in range(n_rows)]
+        for r, row in enumerate(table.rows):
+            for c, bbox in enumerate(row.cells):
+                if bbox is None:
+                    continue
+                x0, top, x1, bottom = bbox
+                for rr in range(r, n_rows):
+                    if not (top <= row_y[rr] <= bottom):
+                        break
+                    for cc in range(c, n_cols):
+                        if not (x0 <= col_x[cc] <= x1):
+                            break
+                        origins[rr][cc] = (r, c)
+        return origins
+    except (AttributeError, IndexError):
+        return None
+
+
+def text_lines(page: pdfplumber.page.Page) -> list[tuple[float, str]]:
+    """Lines of running text as (top, text), rebuilt from word positions.
+
+    Word and ONLYOFFICE exports print digits and quote marks in a separate text run set about 0.4
+    of the font size lower than the characters around them (DOMAIN.md P1, P2); pdfplumber's own
+    lines, clustered with an absolute 3 pt tolerance, put them on a line of their own. Here a word
+    joins a line when its top is within half a line height of the line's first word and it does
+    not overlap a word already there, so ``年初预算为 1560.05 万元`` stays one sentence. Lines whose
+    words share a baseline come out exactly as ``extract_text_lines`` gives them.
+    """
+    return lines_from_words(page.extract_words())
+
+
+def read_pdf_page(page: pdfplumber.page.Page, page_no: int) -> Page:
+    out = Page(page_no=page_no, char_count=len(page.chars))
+    if not page.chars:
+        return out
+    tables = page.find_tables()
+    rest = page
+    for table in tables:
+        try:
+            rest = rest.outside_bbox(table.bbox)
+        except ValueError:  # bbox partly off the page
+            continue
+    items: list[tuple[float, int, TextLine | Grid]] = []
+    for top, text in text_lines(rest):
+        items.append((top, 0, TextLine(text=text, page_no=page_no, top=top)))
+    for table in tables:
+        rows = [[None if c is None else c.replace("\r", "") for c in row] for row in table.extract()]
+        width = max((len(r) for r in rows), default=0)
+        origins = _cell_origins(table, len(rows), width)
+        spans = _column_spans(table, width)
+        lifted, kept = _lift_title_rows(rows)
+        skipped = len(rows) - len(kept)
+        top = table.bbox[1]
+        for k, text in enumerate(lifted):
+            items.append((top + k * 0.01, 0, TextLine(text=text, page_no=page_no, top=top)))
+        if kept:
+            kept_origins = None
+            if origins is not None:
+                kept_origins = [[(max(r0 - skipped, 0), c0) for r0, c0 in row] for row in origins[skipped:]]
+            items.append(
+                (top + 0.5, 1, Grid(rows=kept, page_no=page_no, top=top, origins=kept_origins, col_spans=spans))
+            )
+    items.sort(key=lambda t: (t[0], t[1]))
+    out.items = [it for _, _, it in items]
+    return out
+
+
+def decode_content_streams(page: pdfplumber.page.Page) -> None:
+    """Decompress the page's content streams (cheap: no interpretation); raises as pdfminer
+    would while reading the page if one is damaged."""
+    from pdfminer.pdftypes import resolve1
+
+    for stream in page.page_obj.contents:
+        resolve1(stream).get_data()
+
+
+# pdfminer keeps every object it has parsed until the document is closed, so memory grows with the
+# pages read; reopening the file every so many pages bounds it (a 480-page PDF: 280 MB peak read in
+# one go, 83 MB in chunks of 50, and no slower).
+PAGES_PER_OPEN = 50
+
+
+def read_pdf(
+    path: Path, page_numbers: list[int] | None = None, *, triage: bool | None = None
+) -> tuple[list[Page], int]:
+    """Read the given 1-based pages (all by default). Returns the pages and the page count.
+
+    With page triage (the default; ``BUDGETWH_PAGE_TRIAGE=0`` turns it off) a cheap pdfium pass
+    first reads the pages that hold running text only; pdfplumber reads the rest, the pages that
+    need its geometry (``pipelines/read/triage.py``)."""
+    text_pages = text_only_pages(path, page_numbers) if (triage_enabled() if triage is None else triage) else {}
+    pages: list[Page] = []
+    count = 0
+    wanted: list[int] = []
+    start = 0
+    while start == 0 or start < len(wanted):
+        with pdfplumber.open(path) as pdf:
+            if start == 0:
+                count = len(pdf.pages)
+                wanted = page_numbers or list(range(1, count + 1))
+            for n in wanted[start : start + PAGES_PER_OPEN]:
+                page = pdf.pages[n - 1]
+                if n in text_pages:
+                    # pdfium reads damaged streams leniently; pdfminer must still be able to
+                    # decode them, or the file is damaged (and quarantined as such).
+                    decode_content_streams(page)
+                    pages.append(text_pages[n])
+                    continue
+                pages.append(read_pdf_page(page, n))
+                page.flush_cache()
+        start += PAGES_PER_OPEN
+    return pages, count

@@ -1,0 +1,1 @@
+"""The 预算 table family B1–B9."""

@@ -1,0 +1,172 @@
+"""Columns of a grid: the header rows, every column's *header path* (the labels above it, top-down,
+merged cells included) and its role (code part, code, label or amount); columns inferred by
+position where a continuation page repeats no header."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipelines.normalize.textnorm import collapse, is_meta_cell, looks_like_amount
+from pipelines.read.model import Grid
+
+# ---------------------------------------------------------------------------------------------
+# Columns
+
+
+CODE_PART = {"类": "lei", "款": "kuan", "项": "xiang"}
+_CODE_HEADER = re.compile(r"(编码|代码|编号|科目代码)$|^(科目)?编码|^代码")
+_LABEL_HEADER = re.compile(r"名称|^项目$|^科目$|^项目\(|^收入项目|^支出项目|^项目名称|^单位名称|^功能分类$")
+FUNC_CODE = re.compile(r"^\[?(2\d{2}(?:\d{2}){0,2})\]?$")
+ANY_CODE = re.compile(r"^\[?([2-5]\d{2}(?:\d{2}){0,2})\]?$")
+CODE_PREFIX = re.compile(r"^\[?([2-5]\d{2}(?:\d{2}){0,2})\]?\s*(?=\D)(.*)$", re.S)
+_TWO_DIGITS = re.compile(r"^\d{2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    index: int
+    path: tuple[str, ...]  # header labels top-down, whitespace removed
+    role: str  # lei | kuan | xiang | code | label | amount | other
+
+    @property
+    def leaf(self) -> str:
+        return self.path[-1] if self.path else ""
+
+
+def _header_path(grid: Grid, n_header: int, c: int) -> tuple[str, ...]:
+    path: list[str] = []
+    for r in range(n_header):
+        text = collapse(grid.covering_text(r, c))
+        if not text or is_meta_cell(text) or _COLUMN_NUMBER_LABEL.match(text) or text.isdigit():
+            continue  # 栏次 rows number the columns (1, 2, …): not a header label
+        if path and path[-1] == text:
+            continue  # a label merged over several header rows
+        path.append(text)
+    return tuple(path)
+
+
+def _role_for_path(path: tuple[str, ...]) -> str:
+    if not path:
+        return "other"
+    leaf = path[-1]
+    if leaf in CODE_PART:
+        return CODE_PART[leaf]
+    if _CODE_HEADER.search(leaf):
+        return "code"
+    if _LABEL_HEADER.search(leaf):
+        return "label"
+    if re.search(r"备注|说明|依据", leaf):
+        return "other"
+    return "amount"
+
+
+_ROW_LABEL = re.compile(r"^(合计|总计|小计|本年|收入总计|支出总计|[一二三四五六七八九十]+、|\d+[、.．])")
+# Footer labels of the 决算 total tables (F1/F4): never header words, so a row made of them alone
+# is data even without amounts (a continued page may start with the blank 结余分配 pair).
+_BALANCE_LABEL = re.compile(
+    r"^(使用非财政拨款结余|结余分配|(年初|年末|上年)(财政拨款)?结转和?结余|总计|本年收入合计|本年支出合计|收入总计|支出总计)"
+)
+_COLUMN_NUMBER_LABEL = re.compile(r"^(栏次|行次)$")
+
+
+def is_data_row(row: list[str | None]) -> bool:
+    """A row carrying facts: an amount or a classification code; or a row label such as 合计 or
+    ``一、…`` standing alone (an empty table still prints its 合计 row, and a continued 收支总表
+    page may start with label-only rows). Header rows may contain 合计 too, but beside other
+    header words. A 栏次 row numbers the columns: it is header, digits notwithstanding."""
+    texts = [collapse(c) for c in row if c is not None and collapse(c)]
+    if not texts:
+        return False
+    if _COLUMN_NUMBER_LABEL.match(texts[0]):
+        return False
+    for t in texts:
+        if looks_like_amount(t) or ANY_CODE.match(t) or CODE_PREFIX.match(t):
+            return True
+    if all(_BALANCE_LABEL.match(t) for t in texts):
+        return True
+    return bool(_ROW_LABEL.match(texts[0])) and len(texts) == 1
+
+
+def _is_blank_row(row: list[str | None]) -> bool:
+    return not any(collapse(c) for c in row if c is not None)
+
+
+def count_header_rows(grid: Grid) -> int:
+    """Rows before the first data row. Blank rows alone before the data are not a header: a table
+    continued on the next page may start with an empty row (P7)."""
+    n = 0
+    for row in grid.rows:
+        if is_data_row(row):
+            break
+        n += 1
+    if n and all(_is_blank_row(r) for r in grid.rows[:n]) and n < len(grid.rows):
+        return 0
+    return n
+
+
+def resolve_columns(grid: Grid, n_header: int) -> list[Column]:
+    cols = []
+    for c in range(grid.width):
+        path = _header_path(grid, n_header, c)
+        cols.append(Column(index=c, path=path, role=_role_for_path(path)))
+    return cols
+
+
+def columns_by_position(columns: list[Column], spans: list[tuple[float, float]], grid: Grid) -> list[Column]:
+    """Columns of a header-less continuation grid, each taken from the previous page's column it
+    overlaps most (pages of one table share their ruling, even when empty columns were dropped)."""
+    out = []
+    for c, (x0, x1) in enumerate(grid.col_spans or []):
+        overlaps = [(min(x1, b) - max(x0, a), k) for k, (a, b) in enumerate(spans)]
+        best, k = max(overlaps)
+        if best > 0 and k < len(columns):
+            out.append(Column(index=c, path=columns[k].path, role=columns[k].role))
+        else:
+            out.append(Column(index=c, path=(), role="other"))
+    return out
+
+
+def code_part_labels(grid: Grid, n_header: int, columns: list[Column]) -> dict[int, str]:
+    """The 类|款|项 labels printed in the first data row instead of a header row of their own
+    (决算 tables print ``类 | 款 | 项 | 合计 | 2,946.25 …``): {column index: label}."""
+    if n_header >= len(grid.rows):
+        return {}
+    row = grid.rows[n_header]
+    found = {}
+    for c, cell in enumerate(row):
+        text = collapse(cell)
+        if text in CODE_PART and c < len(columns) and columns[c].role in ("code", "other", "lei", "kuan", "xiang"):
+            found[c] = text
+    return found if "类" in found.values() else {}
+
+
+def infer_columns(grid: Grid) -> list[Column]:
+    """Roles from the cell contents when a grid has no header at all."""
+    cols = []
+    for c in range(grid.width):
+        values = [collapse(row[c]) for row in grid.rows if c < len(row) and row[c]]
+        if values and all(ANY_CODE.match(v) for v in values):
+            role = "code"
+        elif values and all(looks_like_amount(v) or v in {"-"} for v in values):
+            role = "amount"
+        elif values:
+            role = "label"
+        else:
+            role = "other"
+        cols.append(Column(index=c, path=(), role=role))
+    return cols
+
+
+def realign_columns(previous: list[Column], grid: Grid) -> list[Column]:
+    inferred = infer_columns(grid)
+    prev_amounts = [c for c in previous if c.role == "amount"]
+    new_amounts = [c for c in inferred if c.role == "amount"]
+    mapping = dict(zip(reversed([c.index for c in new_amounts]), reversed(prev_amounts), strict=False))
+    out = []
+    for col in inferred:
+        if col.index in mapping:
+            out.append(Column(index=col.index, path=mapping[col.index].path, role="amount"))
+        else:
+            out.append(col)
+    return out

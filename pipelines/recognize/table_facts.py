@@ -1,0 +1,225 @@
+"""Turn a recognized logical table into facts: 功能分类 rows, 经济分类 rows, 三公 items and the
+unclassified summary rows. Shared by the 预算 and 决算 families; they differ in titles, fund
+scopes and stages, which they pass in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+
+from pipelines.normalize.catalog import (
+    UNMAPPED,
+    func_class_for_label,
+    func_class_name,
+    is_sub_column,
+    is_three_public_subtotal,
+    measure_for_path,
+    stage_for_path,
+    strip_ordinal,
+    three_public_item,
+)
+from pipelines.normalize.facts import (
+    Amount,
+    EconFact,
+    FuncFact,
+    Lineage,
+    SummaryFact,
+    TableFacts,
+    TableInstance,
+    ThreePublicFact,
+)
+from pipelines.normalize.textnorm import NotAnAmount, collapse, parse_amount, to_yuan
+from pipelines.recognize.rows import (
+    AmountCell,
+    Block,
+    TableRow,
+    code_level,
+    is_econ_code,
+    is_func_code,
+    iter_blocks,
+    iter_rows,
+)
+from pipelines.recognize.tables import LogicalTable
+
+TOTAL_LABEL = ("合计", "总计", "小计")
+
+
+def read_amount(cell: AmountCell, unit: str) -> Amount | None:
+    """The amount of a cell, or None when the cell does not exist (merged away)."""
+    if cell.raw is None:
+        return None
+    value = parse_amount(cell.raw)
+    return Amount(raw=cell.raw.strip(), unit=unit, value=value, yuan=to_yuan(value, unit))
+
+
+def _iter_cells(
+    table: LogicalTable, unit: str, facts: TableFacts
+) -> Iterator[tuple[TableRow, Block, AmountCell, Amount]]:
+    last_lei: dict[int, str] = {}
+    for row in iter_rows(table):
+        for block in iter_blocks(row, last_lei):
+            for cell in block.amounts:
+                try:
+                    amount = read_amount(cell, unit)
+                except NotAnAmount:
+                    facts.notes.append(
+                        f"{table.table_type} p.{row.page_no}: cell '{cell.raw}' under {'/'.join(cell.column.path)} "
+                        f"in row '{block.label_raw or block.code}' is not a number; not loaded"
+                    )
+                    continue
+                if amount is None:
+                    continue
+                yield row, block, cell, amount
+
+
+def _lineage(table: LogicalTable, row: TableRow, block: Block) -> Lineage:
+    return Lineage(
+        table_type=table.table_type,
+        table_title=collapse(table.title),
+        # a text extraction has no pages: its line number is the finest location there is
+        page_no=row.line_no if row.line_no is not None else row.page_no,
+        line_no=row.line_no,
+        row_label=(block.code + " " if block.code else "") + block.label,
+        block=block.position,
+        row_id=f"{row.page_no}/{row.grid.top}/{row.index}",
+    )
+
+
+def _summary(
+    table: LogicalTable, row: TableRow, block: Block, fund_scope: str, stage: str, measure: str, amount: Amount
+) -> SummaryFact:
+    return SummaryFact(
+        fund_scope=fund_scope, stage=stage, label=block.label, measure=measure, amount=amount,
+        at=_lineage(table, row, block),
+    )  # fmt: skip
+
+
+def extract_func_table(
+    table: LogicalTable,
+    unit: str,
+    fund_scope: str,
+    default_stage: str,
+    allowed_measures: set[str],
+    measure_of: Callable[[tuple[str, ...]], str | None] = measure_for_path,
+) -> TableFacts:
+    """功能分类 tables (and the 类 rows of the two-sided 收支总表): one fact per printed cell of a
+    row with a function code or a recognizable 类 name; other rows become summary facts.
+    ``measure_of`` maps a column's header path to its measure (a family may refine the generic
+    mapping, e.g. 本年收入 of a 政府性基金 table is its grant income)."""
+    facts = TableFacts()
+    for row, block, cell, amount in _iter_cells(table, unit, facts):
+        measure = measure_of(cell.column.path)
+        if measure is None or measure not in allowed_measures:
+            if is_sub_column(cell.column.path) or not cell.column.path:
+                continue
+            # Kept for the row identities only (the 收入 total includes it); never published.
+            measure = UNMAPPED
+        stage = stage_for_path(cell.column.path, default_stage)
+        code = block.code if is_func_code(block.code) else None
+        name = block.label
+        if code is None and block.code is None and block.label and not block.label.startswith(TOTAL_LABEL):
+            code = func_class_for_label(block.label)
+            if code:
+                name = strip_ordinal(block.label)
+        if code is not None:
+            facts.func.append(
+                FuncFact(
+                    fund_scope=fund_scope,
+                    stage=stage,
+                    func_code=code,
+                    func_level=code_level(code),
+                    func_name=name or (func_class_name(code) if len(code) == 3 else ""),
+                    measure=measure,
+                    amount=amount,
+                    at=_lineage(table, row, block),
+                )
+            )
+        elif amount.value is not None or block.label:
+            facts.summary.append(_summary(table, row, block, fund_scope, stage, measure, amount))
+    return facts
+
+
+def extract_econ_table(table: LogicalTable, unit: str, fund_scope: str, default_stage: str) -> TableFacts:
+    """基本支出 by 部门预算支出经济分类: 类 (3 digits) and 款 (5 digits), measures TOTAL /
+    PERSONNEL / PUBLIC; side-by-side blocks are separate records."""
+    facts = TableFacts()
+    for row, block, cell, amount in _iter_cells(table, unit, facts):
+        measure = measure_for_path(cell.column.path)
+        if measure not in ("TOTAL", "PERSONNEL", "PUBLIC"):
+            continue
+        stage = stage_for_path(cell.column.path, default_stage)
+        if is_econ_code(block.code):
+            facts.econ.append(
+                EconFact(
+                    fund_scope=fund_scope,
+                    stage=stage,
+                    econ_code=block.code,
+                    econ_level=1 if len(block.code) == 3 else 2,
+                    econ_name=block.label,
+                    measure=measure,
+                    amount=amount,
+                    at=_lineage(table, row, block),
+                )
+            )
+        elif block.label or amount.value is not None:
+            facts.summary.append(_summary(table, row, block, fund_scope, stage, measure, amount))
+    return facts
+
+
+def extract_three_public_table(table: LogicalTable, unit: str, default_stage: str) -> TableFacts:
+    """“三公”经费 (and 机关运行经费) tables: columns mapped to items by header text. A table with
+    several data rows contributes its 合计 row (or its only row)."""
+    facts = TableFacts()
+    rows: list[tuple[TableRow, Block, AmountCell, Amount]] = list(_iter_cells(table, unit, facts))
+    if not rows:
+        return facts
+    paths = {cell.column.path for _, _, cell, _ in rows}
+    has_subtotal = any(is_three_public_subtotal(p) for p in paths)
+    row_ids = []
+    for row, block, _, _ in rows:
+        key = (row.grid.page_no, id(row.grid), row.index)
+        if key not in [k for k, _ in row_ids]:
+            row_ids.append((key, block))
+    chosen = next((k for k, b in row_ids if b.label.startswith(TOTAL_LABEL)), row_ids[0][0])
+    for row, block, cell, amount in rows:
+        if (row.grid.page_no, id(row.grid), row.index) != chosen:
+            continue
+        item = three_public_item(cell.column.path, has_subtotal)
+        if item is None:
+            continue
+        facts.three_public.append(
+            ThreePublicFact(
+                stage=stage_for_path(cell.column.path, default_stage),
+                item=item,
+                amount=amount,
+                at=_lineage(table, row, block),
+            )
+        )
+    return facts
+
+
+def table_instance(table: LogicalTable, unit: str, facts: TableFacts) -> TableInstance:
+    n = len(facts.func) + len(facts.econ) + len(facts.three_public)
+    printed = [f for f in facts.func if f.amount.value is not None] + [
+        f for f in facts.econ if f.amount.value is not None
+    ]
+    printed_3p = [f for f in facts.three_public if f.amount.value is not None]
+    printed_sum = [f for f in facts.summary if f.amount.value not in (None, Decimal(0))]
+    is_empty = not printed and not printed_3p and not printed_sum
+    note = "；".join(table.notes) if table.notes else None
+    if table.line_start is not None:  # text extraction: locate by line numbers
+        last = max((g.row_line_nos[-1] for g in table.grids if g.row_line_nos), default=table.line_start)
+        start, end = table.line_start, last
+    else:
+        start, end = table.page_start, table.page_end
+    return TableInstance(
+        table_type=table.table_type,
+        title=collapse(table.title),
+        unit=unit,
+        page_start=start,
+        page_end=end,
+        line_start=table.line_start,
+        is_empty=is_empty,
+        empty_note=note,
+        n_facts=n,
+    )

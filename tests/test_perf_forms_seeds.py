@@ -353,12 +353,12 @@ def test_suzhou_002(seeds):
 def test_a_failing_form_recognizer_does_not_cost_the_tables(monkeypatch):
     """A bug in a form recognizer is reported as a finding; the document's budget tables still load."""
     from pipelines.parse import parse_document
-    from pipelines.recognize import perf_forms
+    from pipelines.recognize.perf_forms import dispatch
 
     def broken(doc):
         raise ValueError("unexpected layout")
 
-    monkeypatch.setattr(perf_forms, "FAMILIES", [broken])
+    monkeypatch.setattr(dispatch, "FAMILIES", [broken])
     doc = parse_document(seed("003"))
     assert doc.status == "loaded"
     assert doc.frames["fact_func_amount"].height > 500

@@ -39,9 +39,12 @@ def _preview(doc: dict) -> str:
 
 
 class ParseConfig(dg.Config):
-    """``workers``: parsing processes (0: ``BUDGETWH_WORKERS`` or one per CPU)."""
+    """``workers``: parsing processes (0: ``BUDGETWH_WORKERS`` or one per CPU). ``dask_scheduler``:
+    the address of a Dask scheduler to parse on (empty: ``BUDGETWH_DASK_SCHEDULER``, else the local
+    processes)."""
 
     workers: int = 0
+    dask_scheduler: str = ""
 
 
 @dg.asset(
@@ -65,7 +68,9 @@ def source_documents(context: dg.AssetExecutionContext, config: ParseConfig, war
     workers = config.workers or default_workers()
     started = time.perf_counter()
     parsed_n = skipped_n = 0
-    for outcome in parse_entries(lake, entries, workers, while_parsing=preload_quality_engine):
+    for outcome in parse_entries(
+        lake, entries, workers, while_parsing=preload_quality_engine, scheduler=config.dask_scheduler or None
+    ):
         entry, doc = outcome.entry, outcome.document
         if outcome.parsed_status is None:
             skipped_n += 1

@@ -3,16 +3,17 @@ date in the lake."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.publish.lake import Lake, SourceEntry
+from pipelines.run.dask_pool import dask_scheduler, parse_on_cluster
 from pipelines.run.sources import parse_entry, plan_entry
 
-# ---------------------------------------------------------------------------------------------
-# Parsing many documents: a pool of worker processes
+_log = logging.getLogger("budgetwh")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +93,11 @@ def parse_entries(
     workers: int | None = None,
     *,
     while_parsing: Callable[[], object] | None = None,
+    scheduler: str | None = None,
 ) -> Iterator[EntryOutcome]:
     """``parse_entry`` for every entry, in worker processes when more than one document needs
-    parsing. Each document's result is written to the lake by whoever parsed it (atomically, per
+    parsing, or on a Dask cluster when ``scheduler`` (or ``BUDGETWH_DASK_SCHEDULER``) names one.
+    Each document's result is written to the lake by whoever parsed it (atomically, per
     document), so the lake ends the same whatever the order; the outcomes come back in the order
     of ``entries``. The largest files start first, so the last one to finish is a small one."""
     workers = workers or default_workers()
@@ -107,6 +110,11 @@ def parse_entries(
     to_parse = list(first_of_content.values())
     if to_parse and while_parsing is not None:
         while_parsing()  # work for this process while the workers parse (e.g. loading the next step's libraries)
+    address = dask_scheduler(scheduler)
+    if address and to_parse:
+        _discard_warm_pool()
+        yield from _parse_on_dask(address, lake, entries, to_parse)
+        return
     if workers < 2 or len(to_parse) < 2:
         _discard_warm_pool()  # started for nothing: one document is parsed here faster
         for e in entries:
@@ -132,3 +140,35 @@ def parse_entries(
             except BrokenProcessPool:
                 # A worker died (killed, out of memory): parse what is left here, one by one.
                 yield _parse_here(lake, e)
+
+
+def _parse_on_dask(address: str, lake: Lake, entries: list[SourceEntry], to_parse: list[SourceEntry]):
+    """The cluster parses ``to_parse``; outcomes are yielded in the order of ``entries`` as soon
+    as each is there. A document the cluster could not parse, or all of them when the scheduler
+    cannot be reached, is parsed here: the run goes on."""
+    wanted = {e.partition_key for e in to_parse}
+    done: dict[str, object] = {}
+    stream = parse_on_cluster(address, lake, to_parse)
+    try:
+        for e in entries:
+            if e.partition_key not in wanted:  # a copy, a move or a current file
+                yield _parse_here(lake, e)
+                continue
+            while e.partition_key not in done and stream is not None:
+                try:
+                    key, outcome = next(stream)
+                except (OSError, TimeoutError) as exc:  # no scheduler there: parse locally
+                    _log.warning("Dask scheduler %s not reachable (%s): parsing on this machine", address, exc)
+                    stream = None
+                    break
+                done[key] = outcome
+            outcome = done.pop(e.partition_key, None)
+            if outcome is None or isinstance(outcome, Exception):
+                if outcome is not None:
+                    _log.warning("%s failed on the Dask cluster (%s): parsed here", e.source_file, outcome)
+                yield _parse_here(lake, e)
+            else:
+                yield outcome
+    finally:
+        if stream is not None:
+            stream.close()

@@ -13,7 +13,6 @@ import hashlib
 import json
 import re
 import shutil
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -167,7 +166,9 @@ def test_a_batch_with_a_breaker_per_blocking_expectation_publishes_every_good_do
     by_kind = {d["doc_kind"]: d["doc_id"] for d in lake.documents()}
     crafted = {}
     for view, e in breakable_expectations():
-        template = by_kind["PERF_FORM"] if view in ("projects", "indicators", "project_line_items") else by_kind["BUDGET"]
+        template = (
+            by_kind["PERF_FORM"] if view in ("projects", "indicators", "project_line_items") else by_kind["BUDGET"]
+        )
         column = e["kwargs"].get("column")
         # a document's own field (its year, its unit) shows in every view: one of them names it
         # and func_canonical picks one of the copies' rows, which func_amounts holds as well

@@ -90,9 +90,7 @@ def test_a_document_breaking_a_contract_expectation_is_quarantined_and_the_other
     assert run_ingest([home / "in"], wh).success
     lake = Lake(lake_dir_for(wh))
     doc = lake.documents()[0]
-    _, others = run_query(
-        wh, f"SELECT count(*), sum(amount_yuan) FROM func_amounts WHERE doc_id <> '{doc['doc_id']}'"
-    )
+    _, others = run_query(wh, f"SELECT count(*), sum(amount_yuan) FROM func_amounts WHERE doc_id <> '{doc['doc_id']}'")
 
     # Corrupt one document's result in the lake the way a recognizer bug would: an unknown measure.
     f = lake.doc_dir(doc["doc_id"]) / "fact_func_amount.parquet"
@@ -129,8 +127,11 @@ def test_a_broken_view_blocks_publishing_and_keeps_the_previous_warehouse(home, 
     sql_dir = tmp_path / "sql"
     shutil.copytree(ROOT / "sql", sql_dir)
     views = (sql_dir / "views.sql").read_text(encoding="utf-8")
-    views = views.replace("f.measure, f.amount_yuan, f.page_no\nFROM fact_func_amount f JOIN loaded_documents d USING (doc_id);",
-                          "f.amount_yuan, f.page_no\nFROM fact_func_amount f JOIN loaded_documents d USING (doc_id);", 1)
+    views = views.replace(
+        "f.measure, f.amount_yuan, f.page_no\nFROM fact_func_amount f JOIN loaded_documents d USING (doc_id);",
+        "f.amount_yuan, f.page_no\nFROM fact_func_amount f JOIN loaded_documents d USING (doc_id);",
+        1,
+    )
     (sql_dir / "views.sql").write_text(views, encoding="utf-8")
     monkeypatch.setattr(warehouse_module, "SQL_DIR", sql_dir)
     (home / "in" / "again.txt").write_text(render_text(fixed_units()[1]).replace("2024", "2023"), encoding="utf-8")

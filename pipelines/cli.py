@@ -55,16 +55,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     import duckdb
 
-    from pipelines.publish.warehouse import format_rows, run_query
+    from pipelines.publish.warehouse import QueryRefused, format_rows, refusal, run_query
 
     warehouse = Path(args.warehouse or default_warehouse())
     try:
-        columns, rows = run_query(warehouse, args.sql)
-    except FileNotFoundError as exc:
+        columns, rows = run_query(warehouse, args.sql, confined=True)
+    except (FileNotFoundError, QueryRefused) as exc:
         print(str(exc), file=sys.stderr)
         return 2
     except duckdb.Error as exc:
-        print(f"Query failed: {exc}", file=sys.stderr)
+        print(refusal(exc) or f"Query failed: {exc}", file=sys.stderr)
         return 2
     print(format_rows(columns, rows, args.format))
     return 0

@@ -11,6 +11,7 @@ import warnings
 import dagster as dg
 
 from assets.resources import WarehouseResource
+from pipelines.run.limits import current_budget
 from pipelines.run.pool import default_workers, parse_entries
 from pipelines.validate.expectations import preload_quality_engine
 
@@ -39,11 +40,14 @@ def _preview(doc: dict) -> str:
 
 
 class ParseConfig(dg.Config):
-    """``workers``: parsing processes (0: ``BUDGETWH_WORKERS`` or one per CPU). ``dask_scheduler``:
-    the address of a Dask scheduler to parse on (empty: ``BUDGETWH_DASK_SCHEDULER``, else the local
-    processes)."""
+    """``workers``: parsing processes (0: ``BUDGETWH_WORKERS`` or one per CPU). ``doc_timeout_s`` /
+    ``doc_memory_mb``: the per-document budget (-1: ``BUDGETWH_DOC_TIMEOUT`` /
+    ``BUDGETWH_DOC_MEMORY_MB`` or the defaults; 0: no limit). ``dask_scheduler``: the address of a
+    Dask scheduler to parse on (empty: ``BUDGETWH_DASK_SCHEDULER``, else the local processes)."""
 
     workers: int = 0
+    doc_timeout_s: float = -1
+    doc_memory_mb: int = -1
     dask_scheduler: str = ""
 
 
@@ -68,8 +72,17 @@ def source_documents(context: dg.AssetExecutionContext, config: ParseConfig, war
     workers = config.workers or default_workers()
     started = time.perf_counter()
     parsed_n = skipped_n = 0
+    budget = current_budget(
+        None if config.doc_timeout_s < 0 else config.doc_timeout_s,
+        None if config.doc_memory_mb < 0 else config.doc_memory_mb,
+    )
     for outcome in parse_entries(
-        lake, entries, workers, while_parsing=preload_quality_engine, scheduler=config.dask_scheduler or None
+        lake,
+        entries,
+        workers,
+        while_parsing=preload_quality_engine,
+        budget=budget,
+        scheduler=config.dask_scheduler or None,
     ):
         entry, doc = outcome.entry, outcome.document
         if outcome.parsed_status is None:

@@ -19,6 +19,7 @@ from assets.resources import WarehouseResource
 from pipelines.publish.combine import build_tables, tables_dir
 from pipelines.publish.gate import load_outcomes, save_outcomes, validate_warehouse
 from pipelines.publish.report import write_html_report
+from pipelines.publish.screen import quarantine_breakers, screen_candidate
 from pipelines.publish.warehouse import (
     build_candidate,
     candidate_path,
@@ -127,6 +128,13 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         started = time.perf_counter()
         db = build_candidate(lake, target, context.run_id[:8])
         context.log.info(f"built the candidate warehouse in {time.perf_counter() - started:.1f}s")
+        # One document's content must not block the others: breakers are quarantined, then rebuilt without.
+        breakers = quarantine_breakers(lake, screen_candidate(db))
+        if breakers:
+            for doc_id in breakers:
+                context.log.warning(f"{doc_id}: quarantined: {(lake.document(doc_id) or {}).get('error')}")
+            build_tables(lake)
+            db = build_candidate(lake, target, context.run_id[:8])
         started = time.perf_counter()
         outcomes = validate_warehouse(db)
         checks = sum(len(v) for v in outcomes.values())

@@ -24,6 +24,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from pipelines.run.results import ingest_if_nothing_new
 
     warehouse = Path(args.warehouse or default_warehouse()).resolve()
+    # Per-document budgets by flag travel as the environment does: to the job and its workers.
+    if args.doc_timeout is not None:
+        os.environ["BUDGETWH_DOC_TIMEOUT"] = str(args.doc_timeout)
+    if args.doc_memory is not None:
+        os.environ["BUDGETWH_DOC_MEMORY_MB"] = str(args.doc_memory)
     inbox = default_inbox()
     paths = [Path(p) for p in args.paths] or [inbox]
     if not args.paths and inbox.resolve() == DEFAULT_INBOX.resolve():
@@ -55,16 +60,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     import duckdb
 
-    from pipelines.publish.warehouse import format_rows, run_query
+    from pipelines.publish.warehouse import QueryRefused, format_rows, refusal, run_query
 
     warehouse = Path(args.warehouse or default_warehouse())
     try:
-        columns, rows = run_query(warehouse, args.sql)
-    except FileNotFoundError as exc:
+        columns, rows = run_query(warehouse, args.sql, confined=True)
+    except (FileNotFoundError, QueryRefused) as exc:
         print(str(exc), file=sys.stderr)
         return 2
     except duckdb.Error as exc:
-        print(f"Query failed: {exc}", file=sys.stderr)
+        print(refusal(exc) or f"Query failed: {exc}", file=sys.stderr)
         return 2
     print(format_rows(columns, rows, args.format))
     return 0
@@ -120,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--warehouse", help=wh_help)
     s.add_argument("--strict", action="store_true", help="exit non-zero when any document is quarantined")
     s.add_argument("--workers", type=int, default=None, help="parsing processes (default: number of CPUs)")
+    s.add_argument(
+        "--doc-timeout", type=float, default=None, metavar="SECONDS",
+        help="time limit per document (default: $BUDGETWH_DOC_TIMEOUT or 300; 0: none)",
+    )  # fmt: skip
+    s.add_argument(
+        "--doc-memory", type=int, default=None, metavar="MB",
+        help="memory limit per document's parsing process (default: $BUDGETWH_DOC_MEMORY_MB or 2048; 0: none)",
+    )  # fmt: skip
     s.add_argument(
         "--full-run", action="store_true",
         help="run the Dagster job even when nothing is new (by default a no-op ingest launches no run)",

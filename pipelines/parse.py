@@ -22,6 +22,7 @@ import polars as pl
 from pipelines.normalize import frames
 from pipelines.normalize.facts import DocumentInfo
 from pipelines.read.dispatch import ReadError, doc_id_for, read_document, sha256_file
+from pipelines.read.progress import report
 from pipelines.recognize.classify import classify_document
 from pipelines.recognize.document import RecognizedDocument, recognize_document
 from pipelines.recognize.perf_forms.rows import project_frames
@@ -160,10 +161,13 @@ def parse_document(path: Path, sha256: str | None = None) -> ParsedDocument:
             "first pages and no budget table was recognized.",
             started, **common,
         )  # fmt: skip
+    report("recognizing tables", doc.page_count or 0, doc.page_count or 0)
     try:
         recognized = recognize_document(doc, info)
         out = document_frames(doc_id_for(sha), info, recognized)
         out["fact_check"] = frames.findings_frame(doc_id_for(sha), document_findings(doc, info, recognized))
+    except MemoryError:  # a memory budget's doing: the parse pool's supervisor quarantines and says so
+        raise
     except Exception as exc:  # a recognizer bug must not stop the run: quarantine and say why
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return _quarantine(

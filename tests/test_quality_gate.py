@@ -84,15 +84,15 @@ def test_publisher_defect_loads_and_is_reported_at_its_row(home):
     assert result.report is not None and "38451000.75" in result.report.read_text(encoding="utf-8")
 
 
-def test_contract_violation_blocks_publishing_and_keeps_the_previous_warehouse(home):
+def test_a_document_breaking_a_contract_expectation_is_quarantined_and_the_others_publish(home):
     write_samples(home / "in")
     wh = home / "wh.duckdb"
     assert run_ingest([home / "in"], wh).success
-    _, before = run_query(wh, "SELECT count(*), sum(amount_yuan) FROM func_amounts")
-
-    # Corrupt one document's result in the lake the way a recognizer bug would: an unknown measure.
     lake = Lake(lake_dir_for(wh))
     doc = lake.documents()[0]
+    _, others = run_query(wh, f"SELECT count(*), sum(amount_yuan) FROM func_amounts WHERE doc_id <> '{doc['doc_id']}'")
+
+    # Corrupt one document's result in the lake the way a recognizer bug would: an unknown measure.
     f = lake.doc_dir(doc["doc_id"]) / "fact_func_amount.parquet"
     df = pl.read_parquet(f)
     df.with_columns(
@@ -104,18 +104,49 @@ def test_contract_violation_blocks_publishing_and_keeps_the_previous_warehouse(h
     meta.write_text(json.dumps(row, ensure_ascii=False), encoding="utf-8")
 
     result = run_ingest([home / "in"], wh)
+    assert result.success, result.error
+    assert not result.failed_checks or not any(c.startswith("BLOCKED") for c in result.failed_checks)
+    _, status = run_query(wh, f"SELECT status, error FROM documents WHERE doc_id = '{doc['doc_id']}'")
+    assert status[0][0] == "quarantined"
+    assert "measure_in_set of func_amounts" in status[0][1] and "BOGUS" in status[0][1]
+    _, after = run_query(wh, "SELECT count(*), sum(amount_yuan) FROM func_amounts")
+    assert after == others  # the other documents are published, the breaker has no facts
+    _, leftovers = run_query(wh, f"SELECT count(*) FROM quality_findings WHERE doc_id = '{doc['doc_id']}'")
+    assert leftovers == [(0,)]
+
+
+def test_a_broken_view_blocks_publishing_and_keeps_the_previous_warehouse(home, tmp_path, monkeypatch):
+    import pipelines.publish.warehouse as warehouse_module
+
+    write_samples(home / "in")
+    wh = home / "wh.duckdb"
+    assert run_ingest([home / "in"], wh).success
+    _, before = run_query(wh, "SELECT count(*), sum(amount_yuan) FROM func_amounts")
+
+    # The pipeline's own fault, not a document's: a view that lost a contract column.
+    sql_dir = tmp_path / "sql"
+    shutil.copytree(ROOT / "sql", sql_dir)
+    views = (sql_dir / "views.sql").read_text(encoding="utf-8")
+    views = views.replace(
+        "f.measure, f.amount_yuan, f.page_no\nFROM fact_func_amount f JOIN loaded_documents d USING (doc_id);",
+        "f.amount_yuan, f.page_no\nFROM fact_func_amount f JOIN loaded_documents d USING (doc_id);",
+        1,
+    )
+    (sql_dir / "views.sql").write_text(views, encoding="utf-8")
+    monkeypatch.setattr(warehouse_module, "SQL_DIR", sql_dir)
+    (home / "in" / "again.txt").write_text(render_text(fixed_units()[1]).replace("2024", "2023"), encoding="utf-8")
+
+    result = run_ingest([home / "in"], wh)
     assert not result.success
-    assert any(c.startswith("BLOCKED PUBLISH") and "measure_in_set" in c and "BOGUS" in c for c in result.failed_checks)
+    assert any(c.startswith("BLOCKED PUBLISH") and "func_amounts.columns_match_contract" in c
+               for c in result.failed_checks)  # fmt: skip
     _, after = run_query(wh, "SELECT count(*), sum(amount_yuan) FROM func_amounts")
     assert after == before  # analysts still see the previous warehouse
-    _, measures = run_query(wh, "SELECT count(*) FROM func_amounts WHERE measure = 'BOGUS'")
-    assert measures == [(0,)]
 
     # The failed check is recorded in the Dagster instance the UI reads.
     instance = dg.DagsterInstance.get()
-    record = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        [dg.AssetCheckKey(dg.AssetKey("func_amounts"), "measure_in_set")]
-    )[dg.AssetCheckKey(dg.AssetKey("func_amounts"), "measure_in_set")]
+    key = dg.AssetCheckKey(dg.AssetKey("func_amounts"), "columns_match_contract")
+    record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
     assert record.event.dagster_event.asset_check_evaluation_data.passed is False
 
 

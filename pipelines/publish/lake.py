@@ -205,6 +205,17 @@ class Lake:
         row.update(fields)
         atomic_write_text(p, json.dumps(row, ensure_ascii=False, indent=1))
 
+    def quarantine_document(self, doc_id: str, **fields) -> None:
+        """Replace a document's result by its document row alone, with ``fields`` changed (status,
+        reason): its facts leave the lake, atomically, and the row says why."""
+        row = self.document(doc_id)
+        if row is None:
+            return
+        row.update(fields)
+        staging = Path(tempfile.mkdtemp(dir=self.docs, prefix=temp_prefix(doc_id)))
+        (staging / "document.json").write_text(json.dumps(row, ensure_ascii=False, indent=1), encoding="utf-8")
+        self._swap_in(staging, self.doc_dir(doc_id))
+
     def remove(self, doc_id: str) -> None:
         final = self.doc_dir(doc_id)
         if final.exists():

@@ -273,8 +273,64 @@ def _plain(value):
     return value
 
 
-def run_query(warehouse: Path, sql: str) -> tuple[list[str], list[tuple]]:
-    con = connect_read_only(warehouse)
+class QueryRefused(Exception):
+    """An analyst's statement that would reach outside the warehouse (files, extensions, settings)."""
+
+
+# The analyst's connection (``budgetwh query``): the warehouse file and nothing else. DuckDB refuses
+# every file system access past the database it opened (COPY … TO, read_text/read_csv/glob of a
+# path, ATTACH, INSTALL), never loads an extension, and refuses SET once the configuration is locked.
+CONFINED_CONFIG = {
+    "enable_external_access": False,
+    "allow_community_extensions": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "lock_configuration": True,
+}
+# Statements an analyst may run: queries (SELECT, FROM …, WITH, VALUES, DESCRIBE, SHOW, SUMMARIZE
+# parse as SELECT) and EXPLAIN. PRAGMA, SET, CALL, COPY, ATTACH, CREATE … are refused before they run.
+ALLOWED_STATEMENTS = ("SELECT", "EXPLAIN")
+
+
+def refusal(exc: duckdb.Error) -> str | None:
+    """A one-line explanation when DuckDB refused ``exc`` because of the confinement, else None."""
+    text = str(exc)
+    if isinstance(exc, duckdb.PermissionException) or "file system operations are disabled" in text:
+        return (
+            "Refused: budgetwh query reads the warehouse's views and nothing else (no files, no extensions); "
+            f"DuckDB said: {text.splitlines()[0]}"
+        )
+    if "the configuration has been locked" in text:
+        return "Refused: budgetwh query cannot change settings (the configuration is locked)."
+    return None
+
+
+def check_analyst_sql(sql: str) -> None:
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error:
+        return  # a syntax error: DuckDB reports it when the query runs
+    for statement in statements:
+        kind = statement.type.name
+        if kind not in ALLOWED_STATEMENTS:
+            raise QueryRefused(
+                f"Refused: budgetwh query runs read-only queries over the warehouse views; {kind} statements "
+                "are not allowed (for a file, redirect the output of --format csv or json)."
+            )
+
+
+def connect_confined(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    if not Path(warehouse).exists():
+        raise FileNotFoundError(f"No warehouse at {warehouse}: run 'budgetwh ingest' first.")
+    return duckdb.connect(str(warehouse), read_only=True, config=CONFINED_CONFIG)
+
+
+def run_query(warehouse: Path, sql: str, *, confined: bool = False) -> tuple[list[str], list[tuple]]:
+    """``sql`` on the warehouse, read-only. ``confined`` (the analyst's ``budgetwh query``): only
+    queries, on a connection that can reach nothing but the warehouse file (``QueryRefused``)."""
+    if confined:
+        check_analyst_sql(sql)
+    con = connect_confined(warehouse) if confined else connect_read_only(warehouse)
     try:
         cur = con.execute(sql)
         columns = [d[0] for d in cur.description] if cur.description else []

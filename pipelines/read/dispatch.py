@@ -111,6 +111,8 @@ def _read_pdf_checked(path: Path, sha: str) -> SourceDocument:
 
     try:
         pages, count = read_pdf(path)
+    except MemoryError:  # a memory budget's doing (parse pool): the supervisor says so, not "damaged"
+        raise
     except Exception as exc:  # pdfminer raises many kinds of errors on broken files
         cause = _root_cause(exc)
         name = type(cause).__name__

@@ -16,6 +16,7 @@ import pdfplumber
 from pipelines.normalize.textnorm import is_meta_cell, looks_like_amount
 from pipelines.read.lines import lines_from_words
 from pipelines.read.model import Grid, Page, TextLine
+from pipelines.read.progress import report
 from pipelines.read.triage import text_only_pages, triage_enabled
 
 _ORDINAL_LABEL = re.compile(r"^[一二三四五六七八九十]+、")
@@ -167,6 +168,7 @@ def read_pdf(
     With page triage (the default; ``BUDGETWH_PAGE_TRIAGE=0`` turns it off) a cheap pdfium pass
     first reads the pages that hold running text only; pdfplumber reads the rest, the pages that
     need its geometry (``pipelines/read/triage.py``)."""
+    report("opening the PDF")
     text_pages = text_only_pages(path, page_numbers) if (triage_enabled() if triage is None else triage) else {}
     pages: list[Page] = []
     count = 0
@@ -178,6 +180,7 @@ def read_pdf(
                 count = len(pdf.pages)
                 wanted = page_numbers or list(range(1, count + 1))
             for n in wanted[start : start + PAGES_PER_OPEN]:
+                report("reading pages", len(pages), len(wanted))
                 page = pdf.pages[n - 1]
                 if n in text_pages:
                     # pdfium reads damaged streams leniently; pdfminer must still be able to
@@ -188,4 +191,5 @@ def read_pdf(
                 pages.append(read_pdf_page(page, n))
                 page.flush_cache()
         start += PAGES_PER_OPEN
+    report("reading pages", len(pages), len(wanted))
     return pages, count

@@ -35,18 +35,17 @@ def dask_scheduler(configured: str | None = None) -> str | None:
     return address or None
 
 
-def _parse_on_worker(lake_root: str, entry: SourceEntry):
-    # imported on the worker: the client process does not need the parser loaded
-    from pipelines.run.pool import EntryOutcome
-    from pipelines.run.sources import parse_entry
+def _parse_on_worker(lake_root: str, entry: SourceEntry) -> tuple[str | None, str | None, dict]:
+    """On a worker: (status, error, document row) of bringing ``entry`` up to date in the lake."""
+    from pipelines.run.sources import parse_entry  # on the worker: the client does not need the parser
 
     parsed, doc = parse_entry(Lake(Path(lake_root)), entry)
-    return EntryOutcome(entry, parsed.status if parsed else None, parsed.error if parsed else None, doc)
+    return parsed.status if parsed else None, parsed.error if parsed else None, doc
 
 
 def parse_on_cluster(address: str, lake: Lake, to_parse: list[SourceEntry]) -> Iterator[tuple[str, object]]:
     """Parse ``to_parse`` on the cluster at ``address``, largest files first; yields (partition
-    key, EntryOutcome) as tasks finish. A task that fails on the cluster (a worker lost, a library
+    key, (status, error, document row)) as tasks finish. A task that fails on the cluster (a worker lost, a library
     missing there) is yielded as the exception, for the caller to parse that document locally."""
     from distributed import Client, as_completed
 

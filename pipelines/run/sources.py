@@ -15,6 +15,7 @@ from pipelines.parse import PARSER_VERSION, ParsedDocument, parse_document
 from pipelines.publish.lake import Lake, SourceEntry, partition_key_for
 from pipelines.publish.versions import duplicate_doc_id
 from pipelines.read.dispatch import SUPPORTED_SUFFIXES, doc_id_for, sha256_file
+from pipelines.run.limits import current_budget
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
@@ -118,6 +119,8 @@ def plan_entry(lake: Lake, entry: SourceEntry, registry: dict[str, SourceEntry] 
         return "adopt"
     if owner.get("parser_version") != PARSER_VERSION or owner.get("sha256") != entry.sha256:
         return "reparse"
+    if owner.get("over_budget") and not current_budget().covers(owner["over_budget"]):
+        return "reparse"  # stopped by a limit that has since been raised: try again
     return "current"
 
 

@@ -52,6 +52,14 @@ CREATE TABLE dim_table_instance (
   page_end INTEGER, line_start INTEGER, is_empty BOOLEAN, empty_note VARCHAR, n_facts INTEGER
 );
 
+-- One row per table of a document (B1–B9, F0–F9, 绩效目标 forms) with what its own identities proved
+-- (pipelines/validate/rules/table_status.py). page_start/page_end are lines for a text extraction.
+CREATE TABLE doc_table (
+  doc_id VARCHAR, table_seq INTEGER, table_type VARCHAR, title VARCHAR, amount_unit VARCHAR,
+  page_start INTEGER, page_end INTEGER, n_rows INTEGER, identities_passed INTEGER,
+  identities_rounding INTEGER, identities_failed INTEGER, status VARCHAR, reason VARCHAR
+);
+
 -- One evaluated check (identity or expectation) per row.
 CREATE TABLE fact_check (
   doc_id VARCHAR, rule VARCHAR, status VARCHAR, severity VARCHAR, table_type VARCHAR, page_no INTEGER,

@@ -29,6 +29,7 @@ SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 PUBLIC_VIEWS = (
     "documents", "func_amounts", "func_canonical", "econ_amounts", "three_public", "projects",
     "project_line_items", "indicators", "quality_findings", "budget_vs_final",
+    "document_tables",
 )  # fmt: skip
 
 

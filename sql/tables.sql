@@ -114,6 +114,16 @@ CREATE TABLE fact_project_control (
   stage_plan BOOLEAN, stage_impl BOOLEAN, stage_close BOOLEAN, page_no INTEGER, line_no INTEGER
 );
 
+-- The 功能分类 / 经济分类 code catalogue (pipelines/normalize/reference/*_codes.csv, loaded on every build).
+CREATE TABLE ref_func_code (
+  code VARCHAR, level TINYINT, name VARCHAR, parent_code VARCHAR, first_year INTEGER, last_year INTEGER,
+  source VARCHAR
+);
+CREATE TABLE ref_econ_code (
+  code VARCHAR, level TINYINT, name VARCHAR, parent_code VARCHAR, first_year INTEGER, last_year INTEGER,
+  source VARCHAR
+);
+
 CREATE TABLE warehouse_meta (
   key VARCHAR PRIMARY KEY,
   value VARCHAR

@@ -178,3 +178,11 @@ SELECT t.doc_id, t.table_type, t.title,
        t.identities_failed, t.status, t.reason
 FROM doc_table t JOIN loaded_documents d USING (doc_id)
 ORDER BY t.doc_id, t.table_seq;
+
+-- The 功能分类 / 经济分类 catalogue: one row per code and name, with the years it was printed under it
+-- and where the entry comes from (pipelines/normalize/reference/README.md).
+CREATE OR REPLACE VIEW func_codes AS
+SELECT code, level, name, parent_code, first_year, last_year, source FROM ref_func_code;
+
+CREATE OR REPLACE VIEW econ_codes AS
+SELECT code, level, name, parent_code, first_year, last_year, source FROM ref_econ_code;

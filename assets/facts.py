@@ -44,6 +44,9 @@ FACT_VIEWS: dict[str, str] = {
     "projects": "Projects of 绩效目标 forms and 项目支出绩效目标表: names, category, budgets in exact 元.",
     "project_line_items": "项目构成分解 / 项目资金构成 rows of each project (金额合计 rows excluded).",
     "indicators": "绩效指标 with canonical levels and the parsed 目标值 (kind, operator, value, unit, text).",
+    "func_codes": "The 功能分类 code catalogue: code, level, name, parent, the years printed and the source.",
+    "econ_codes": "The 经济分类 code catalogue: code, level, name, parent, the years printed and the source.",
+    "document_tables": "Every table of every document: pages, rows, identities passed / failed and how far it is trusted.",
 }
 
 _SEVERITY = {"critical": dg.AssetCheckSeverity.ERROR}

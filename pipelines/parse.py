@@ -27,6 +27,7 @@ from pipelines.recognize.classify import classify_document
 from pipelines.recognize.document import RecognizedDocument, recognize_document
 from pipelines.recognize.perf_forms.rows import project_frames
 from pipelines.validate.rules import document_findings
+from pipelines.validate.rules.table_status import form_checks, table_checks
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 # Where the code that decides a document's facts stands, relative to ``pipelines/``.
@@ -165,7 +166,11 @@ def parse_document(path: Path, sha256: str | None = None) -> ParsedDocument:
     try:
         recognized = recognize_document(doc, info)
         out = document_frames(doc_id_for(sha), info, recognized)
-        out["fact_check"] = frames.findings_frame(doc_id_for(sha), document_findings(doc, info, recognized))
+        findings = document_findings(doc, info, recognized)
+        out["fact_check"] = frames.findings_frame(doc_id_for(sha), findings)
+        tables = table_checks(recognized.facts.tables, recognized.facts, findings)
+        tables += form_checks(recognized.forms, findings, len(tables) + 1)
+        out["doc_table"] = frames.table_check_frame(doc_id_for(sha), tables)
     except MemoryError:  # a memory budget's doing: the parse pool's supervisor quarantines and says so
         raise
     except Exception as exc:  # a recognizer bug must not stop the run: quarantine and say why

@@ -52,6 +52,14 @@ CREATE TABLE dim_table_instance (
   page_end INTEGER, line_start INTEGER, is_empty BOOLEAN, empty_note VARCHAR, n_facts INTEGER
 );
 
+-- One row per table of a document (B1–B9, F0–F9, 绩效目标 forms) with what its own identities proved
+-- (pipelines/validate/rules/table_status.py). page_start/page_end are lines for a text extraction.
+CREATE TABLE doc_table (
+  doc_id VARCHAR, table_seq INTEGER, table_type VARCHAR, title VARCHAR, amount_unit VARCHAR,
+  page_start INTEGER, page_end INTEGER, n_rows INTEGER, identities_passed INTEGER,
+  identities_rounding INTEGER, identities_failed INTEGER, status VARCHAR, reason VARCHAR
+);
+
 -- One evaluated check (identity or expectation) per row.
 CREATE TABLE fact_check (
   doc_id VARCHAR, rule VARCHAR, status VARCHAR, severity VARCHAR, table_type VARCHAR, page_no INTEGER,
@@ -104,6 +112,16 @@ CREATE TABLE fact_indicator (
 CREATE TABLE fact_project_control (
   doc_id VARCHAR, project_id VARCHAR, seq INTEGER, control_type VARCHAR, doc_name VARCHAR, measures VARCHAR,
   stage_plan BOOLEAN, stage_impl BOOLEAN, stage_close BOOLEAN, page_no INTEGER, line_no INTEGER
+);
+
+-- The 功能分类 / 经济分类 code catalogue (pipelines/normalize/reference/*_codes.csv, loaded on every build).
+CREATE TABLE ref_func_code (
+  code VARCHAR, level TINYINT, name VARCHAR, parent_code VARCHAR, first_year INTEGER, last_year INTEGER,
+  source VARCHAR
+);
+CREATE TABLE ref_econ_code (
+  code VARCHAR, level TINYINT, name VARCHAR, parent_code VARCHAR, first_year INTEGER, last_year INTEGER,
+  source VARCHAR
 );
 
 CREATE TABLE warehouse_meta (

@@ -9,10 +9,33 @@ FROM doc_document;
 CREATE OR REPLACE VIEW loaded_documents AS
 SELECT * FROM doc_document WHERE status = 'loaded';
 
+-- Facts of tables that prove themselves: rows of an `unread` table (document_tables: its identities
+-- mostly fail, a misreading) stay in the internal fact tables but are left out of every fact view.
+CREATE OR REPLACE VIEW published_func_amount AS
+SELECT f.* FROM fact_func_amount f
+WHERE f.source_kind <> 'TABLE' OR NOT EXISTS (
+  SELECT 1 FROM doc_table t
+  WHERE t.status = 'unread' AND t.doc_id = f.doc_id AND t.table_type = f.table_type
+    AND f.page_no BETWEEN t.page_start AND t.page_end);
+
+CREATE OR REPLACE VIEW published_econ_amount AS
+SELECT f.* FROM fact_econ_amount f
+WHERE NOT EXISTS (
+  SELECT 1 FROM doc_table t
+  WHERE t.status = 'unread' AND t.doc_id = f.doc_id AND t.table_type = f.table_type
+    AND f.page_no BETWEEN t.page_start AND t.page_end);
+
+CREATE OR REPLACE VIEW published_three_public AS
+SELECT f.* FROM fact_three_public f
+WHERE f.source_kind <> 'TABLE' OR NOT EXISTS (
+  SELECT 1 FROM doc_table t
+  WHERE t.status = 'unread' AND t.doc_id = f.doc_id AND t.table_type = f.table_type
+    AND f.page_no BETWEEN t.page_start AND t.page_end);
+
 CREATE OR REPLACE VIEW func_amounts AS
 SELECT f.doc_id, d.unit_name, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.table_type,
        f.table_title, f.func_code, f.func_level, f.func_name, f.measure, f.amount_yuan, f.page_no
-FROM fact_func_amount f JOIN loaded_documents d USING (doc_id);
+FROM published_func_amount f JOIN loaded_documents d USING (doc_id);
 
 -- One amount per unit, year, kind, scope, stage, fund scope, code and measure: the preferred table
 -- (支出总表 B3/F3, then the fund-scope tables B5/F5, then 收入总表 B2/F2), printed tables before
@@ -20,7 +43,7 @@ FROM fact_func_amount f JOIN loaded_documents d USING (doc_id);
 CREATE OR REPLACE VIEW func_canonical AS
 SELECT f.doc_id, d.unit_name, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.table_type,
        f.table_title, f.func_code, f.func_level, f.func_name, f.measure, f.amount_yuan, f.page_no
-FROM fact_func_amount f JOIN loaded_documents d USING (doc_id)
+FROM published_func_amount f JOIN loaded_documents d USING (doc_id)
 QUALIFY row_number() OVER (
   PARTITION BY d.unit_name, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.func_code, f.measure
   ORDER BY CASE WHEN f.amount_yuan IS NULL THEN 1 ELSE 0 END,
@@ -34,7 +57,7 @@ QUALIFY row_number() OVER (
 CREATE OR REPLACE VIEW econ_amounts AS
 SELECT f.doc_id, d.unit_name, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.econ_code, f.econ_level,
        f.econ_name, f.measure, f.amount_yuan, f.page_no
-FROM fact_econ_amount f JOIN loaded_documents d USING (doc_id)
+FROM published_econ_amount f JOIN loaded_documents d USING (doc_id)
 QUALIFY rank() OVER (
   PARTITION BY f.doc_id, f.stage
   ORDER BY CASE f.fund_scope WHEN 'GPB' THEN 0 ELSE 1 END) = 1;
@@ -42,7 +65,7 @@ QUALIFY rank() OVER (
 CREATE OR REPLACE VIEW three_public AS
 SELECT t.doc_id, d.unit_name, d.fiscal_year, d.doc_kind, d.scope, t.stage, t.item, t.amount_yuan,
        t.amount_raw, t.amount_unit, t.page_no
-FROM fact_three_public t JOIN loaded_documents d USING (doc_id);
+FROM published_three_public t JOIN loaded_documents d USING (doc_id);
 
 CREATE OR REPLACE VIEW quality_findings AS
 SELECT c.doc_id, c.rule, c.status, c.severity, c.table_type, c.page_no, c.subject, c.lhs, c.rhs, c.diff,
@@ -72,7 +95,7 @@ WITH budget AS (
                                       WHEN 'B2' THEN 3 WHEN 'F2' THEN 3 WHEN 'B4' THEN 4 WHEN 'F4' THEN 4
                                       ELSE 9 END,
                     f.doc_id, f.page_no) AS pick
-  FROM fact_func_amount f JOIN loaded_documents d USING (doc_id)
+  FROM published_func_amount f JOIN loaded_documents d USING (doc_id)
   WHERE f.measure = 'TOTAL' AND f.stage IN ('BUDGET_INITIAL', 'BUDGET_ADJUSTED')
     AND f.amount_yuan IS NOT NULL AND d.doc_kind IN ('BUDGET', 'FINAL_ACCOUNT')
 ),
@@ -84,7 +107,7 @@ final AS (
                     CASE f.table_type WHEN 'F3' THEN 1 WHEN 'F5' THEN 2 WHEN 'F2' THEN 3 WHEN 'F4' THEN 4
                                       ELSE 9 END,
                     f.doc_id, f.page_no) AS pick
-  FROM fact_func_amount f JOIN loaded_documents d USING (doc_id)
+  FROM published_func_amount f JOIN loaded_documents d USING (doc_id)
   WHERE f.measure = 'TOTAL' AND f.stage = 'FINAL' AND f.source_kind = 'TABLE'
     AND f.amount_yuan IS NOT NULL AND d.doc_kind = 'FINAL_ACCOUNT'
 )
@@ -141,3 +164,25 @@ FROM fact_indicator i JOIN projects p USING (project_id);
 CREATE OR REPLACE VIEW project_series AS
 SELECT f.name_key, p.fiscal_year, p.unit_name, p.project_id, p.project_name, p.current_year_budget_yuan
 FROM fact_project f JOIN projects p USING (project_id);
+
+-- Every table of every current document and what its own arithmetic proved
+-- (pipelines/validate/rules/table_status.py; docs/data-dictionary.md#document_tables).
+-- pages: 'n' or 'n-m' as printed in the PDF (for a text extraction: 'line n-m').
+CREATE OR REPLACE VIEW document_tables AS
+SELECT t.doc_id, t.table_type, t.title,
+       CASE WHEN t.page_start IS NULL THEN NULL
+            ELSE concat(CASE WHEN d.source_format = 'text' THEN 'line ' ELSE '' END, t.page_start::VARCHAR,
+                        CASE WHEN t.page_end > t.page_start THEN '-' || t.page_end::VARCHAR ELSE '' END)
+       END AS pages,
+       t.amount_unit AS unit, t.n_rows AS rows, t.identities_passed, t.identities_rounding,
+       t.identities_failed, t.status, t.reason
+FROM doc_table t JOIN loaded_documents d USING (doc_id)
+ORDER BY t.doc_id, t.table_seq;
+
+-- The 功能分类 / 经济分类 catalogue: one row per code and name, with the years it was printed under it
+-- and where the entry comes from (pipelines/normalize/reference/README.md).
+CREATE OR REPLACE VIEW func_codes AS
+SELECT code, level, name, parent_code, first_year, last_year, source FROM ref_func_code;
+
+CREATE OR REPLACE VIEW econ_codes AS
+SELECT code, level, name, parent_code, first_year, last_year, source FROM ref_econ_code;

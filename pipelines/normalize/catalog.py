@@ -131,16 +131,22 @@ def measure_for_path(path: tuple[str, ...]) -> str | None:
     ``其中：…`` sub-columns and unknown columns return None (not loaded)."""
     if not path:
         return None
-    for element in reversed(path):
+    for depth, element in enumerate(reversed(path)):
         if element.startswith("其中"):
             return None
         specific = _specific_measure(element)
+        if specific and specific.startswith("GRANT_") and _under_carry_over(path[: len(path) - depth - 1]):
+            return None  # 上年结转结余 / 一般公共预算: last year's balance by fund, a part of CARRY_IN
         if specific:
             return specific
         if not _GENERIC_TOTAL.match(_strip_year(element)):
             # an unknown specific label (单位预留机动经费, 教育收费…) is not a measure we load
             return None if element == path[-1] else "TOTAL"
     return "TOTAL"
+
+
+def _under_carry_over(parents: tuple[str, ...]) -> bool:
+    return any(_specific_measure(p) == "CARRY_IN" for p in parents)
 
 
 def _strip_year(text: str) -> str:

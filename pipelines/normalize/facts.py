@@ -113,6 +113,29 @@ class Finding:
 
 
 @dataclass(slots=True)
+class TableCheck:
+    """What one table of a document proved (``document_tables``): its identities and a verdict.
+
+    ``status``: verified (every identity holds), defects (it holds but for a few cells: publisher
+    errors, loaded and flagged), unverified (no identity could be checked), unread (most of it does
+    not add up: a misreading, so its numbers are kept out of the fact views). ``page_start`` /
+    ``page_end`` are lines for a text extraction, as in ``TableInstance``."""
+
+    seq: int
+    table_type: str
+    title: str
+    unit: str | None
+    page_start: int | None
+    page_end: int | None
+    rows: int
+    passed: int
+    rounding: int
+    failed: int
+    status: str
+    reason: str | None
+
+
+@dataclass(slots=True)
 class RosterEntry:
     """A member unit of a 部门 (F0 部门决算单位构成)."""
 

@@ -18,6 +18,7 @@ from pipelines.normalize.facts import (
     NarrativeNumber,
     RosterEntry,
     SummaryFact,
+    TableCheck,
     TableInstance,
     ThreePublicFact,
 )
@@ -54,6 +55,12 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "fact_check": {
         "doc_id": Str, "rule": Str, "status": Str, "severity": Str, "table_type": Str, "page_no": pl.Int32,
         "subject": Str, "lhs": MONEY, "rhs": MONEY, "diff": MONEY, "tolerance": MONEY, "message": Str,
+    },
+    # one row per table of a document (B/F tables and 绩效目标 forms) with what its identities proved
+    "doc_table": {
+        "doc_id": Str, "table_seq": pl.Int32, "table_type": Str, "title": Str, "amount_unit": Str,
+        "page_start": pl.Int32, "page_end": pl.Int32, "n_rows": pl.Int32, "identities_passed": pl.Int32,
+        "identities_rounding": pl.Int32, "identities_failed": pl.Int32, "status": Str, "reason": Str,
     },
     "bridge_dept_unit": {
         "doc_id": Str, "seq": pl.Int32, "member_unit_name": Str, "remark": Str, "page_no": pl.Int32,
@@ -198,6 +205,21 @@ def findings_frame(doc_id: str, findings: Iterable[Finding]) -> pl.DataFrame:
                 "rhs": _q(f.rhs), "diff": _q(f.diff), "tolerance": _q(f.tolerance), "message": f.message,
             }
             for f in findings
+        ),
+    )  # fmt: skip
+
+
+def table_check_frame(doc_id: str, checks: Iterable[TableCheck]) -> pl.DataFrame:
+    return frame(
+        "doc_table",
+        (
+            {
+                "doc_id": doc_id, "table_seq": c.seq, "table_type": c.table_type, "title": c.title,
+                "amount_unit": c.unit, "page_start": c.page_start, "page_end": c.page_end, "n_rows": c.rows,
+                "identities_passed": c.passed, "identities_rounding": c.rounding, "identities_failed": c.failed,
+                "status": c.status, "reason": c.reason,
+            }
+            for c in checks
         ),
     )  # fmt: skip
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.normalize.codes import REFERENCE_DIR
 from pipelines.publish.combine import ALL_TABLES, built_fingerprint, tables_dir
 from pipelines.publish.faults import checkpoint
 from pipelines.publish.lake import Lake, is_stale_temp, temp_prefix
@@ -29,6 +30,7 @@ SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 PUBLIC_VIEWS = (
     "documents", "func_amounts", "func_canonical", "econ_amounts", "three_public", "projects",
     "project_line_items", "indicators", "quality_findings", "budget_vs_final",
+    "document_tables", "func_codes", "econ_codes",
 )  # fmt: skip
 
 
@@ -124,6 +126,13 @@ def build_candidate(lake: Lake, warehouse: Path, run: str = "local") -> Path:
                     execute_with_headroom(
                         con, f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{sql_string(path)}')"
                     )
+            for kind in ("func", "econ"):  # the code catalogue: reference data shipped with the parser
+                catalogue = sql_string(REFERENCE_DIR / f"{kind}_codes.csv")
+                con.execute(
+                    f"INSERT INTO ref_{kind}_code BY NAME SELECT * FROM read_csv('{catalogue}', header = true, "
+                    "columns = {'code': 'VARCHAR', 'level': 'TINYINT', 'name': 'VARCHAR', 'parent_code': 'VARCHAR', "
+                    "'first_year': 'INTEGER', 'last_year': 'INTEGER', 'source': 'VARCHAR'})"
+                )
             con.execute((SQL_DIR / "views.sql").read_text(encoding="utf-8"))
             meta = {
                 "lake_fingerprint": fingerprint or "",

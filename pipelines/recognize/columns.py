@@ -27,7 +27,7 @@ _TWO_DIGITS = re.compile(r"^\d{2}$")
 class Column:
     index: int
     path: tuple[str, ...]  # header labels top-down, whitespace removed
-    role: str  # lei | kuan | xiang | code | label | amount | other
+    role: str  # lei | kuan | xiang | code | label | amount | line_no | prior | other
 
     @property
     def leaf(self) -> str:
@@ -40,15 +40,28 @@ def _header_path(grid: Grid, n_header: int, c: int) -> tuple[str, ...]:
         text = collapse(grid.covering_text(r, c))
         if not text or is_meta_cell(text) or _COLUMN_NUMBER_LABEL.match(text) or text.isdigit():
             continue  # 栏次 rows number the columns (1, 2, …): not a header label
+        if re.fullmatch(r"\*+", text):
+            continue  # the ``**`` a column-number row prints over the code and name columns
         if path and path[-1] == text:
             continue  # a label merged over several header rows
         path.append(text)
     return tuple(path)
 
 
+# A prior year's column (上年预算, 上年执行数, 2025年执行数) or a change against it (增减额, 增减率,
+# 比上年增减, 增减变化情况): never this year's amount. 上年结转 / 上年结余 are this year's income.
+_PRIOR_LABEL = re.compile(
+    r"^上年(度)?$|^上年(度)?(预算|执行|决算|实际|同期)|执行数|增减|增长|增幅|比上年|同比|变动|变化情况"
+)
+_HEADER_YEAR = re.compile(r"^(\d{4})年")
+_LINE_NUMBER_HEADER = re.compile(r"^行次$")  # a column of row numbers (栏次 is the row numbering the columns)
+
+
 def _role_for_path(path: tuple[str, ...]) -> str:
     if not path:
         return "other"
+    if any(_PRIOR_LABEL.search(e) for e in path):
+        return "prior"
     leaf = path[-1]
     if leaf in CODE_PART:
         return CODE_PART[leaf]
@@ -70,6 +83,15 @@ _BALANCE_LABEL = re.compile(
 _COLUMN_NUMBER_LABEL = re.compile(r"^(栏次|行次)$")
 
 
+def is_column_number_row(texts: list[str]) -> bool:
+    """``** ** 1 2 3 4 5`` or ``1 2 3 …``: the row numbering the columns, not data. Placeholders
+    (``**``, ``*``) stand over the code and name columns; the numbers run 1, 2, 3 … in order."""
+    numbers = [t for t in texts if not re.fullmatch(r"\*+", t)]
+    if len(numbers) < 3 or not all(t.isdigit() for t in numbers):
+        return False
+    return [int(t) for t in numbers] == list(range(int(numbers[0]), int(numbers[0]) + len(numbers)))
+
+
 def is_data_row(row: list[str | None]) -> bool:
     """A row carrying facts: an amount or a classification code; or a row label such as 合计 or
     ``一、…`` standing alone (an empty table still prints its 合计 row, and a continued 收支总表
@@ -78,7 +100,7 @@ def is_data_row(row: list[str | None]) -> bool:
     texts = [collapse(c) for c in row if c is not None and collapse(c)]
     if not texts:
         return False
-    if _COLUMN_NUMBER_LABEL.match(texts[0]):
+    if _COLUMN_NUMBER_LABEL.match(texts[0]) or is_column_number_row(texts):
         return False
     for t in texts:
         if looks_like_amount(t) or ANY_CODE.match(t) or CODE_PREFIX.match(t):
@@ -105,11 +127,28 @@ def count_header_rows(grid: Grid) -> int:
     return n
 
 
+def _column_years(path: tuple[str, ...]) -> set[int]:
+    return {int(m.group(1)) for e in path if (m := _HEADER_YEAR.match(e))}
+
+
+def _numbers_rows(grid: Grid, n_header: int, c: int) -> bool:
+    """The column's own header cell is 行次: it numbers the rows, it holds no amount."""
+    return any(_LINE_NUMBER_HEADER.match(collapse(grid.covering_text(r, c))) for r in range(n_header))
+
+
 def resolve_columns(grid: Grid, n_header: int) -> list[Column]:
+    """Every column's header path and role. Where the headers name several years (2025年预算数 |
+    2026年预算数, 2019年 | 2020年 blocks), the columns of the earlier years are the prior year's."""
+    paths = [_header_path(grid, n_header, c) for c in range(grid.width)]
+    years = set().union(*(_column_years(p) for p in paths)) if paths else set()
     cols = []
-    for c in range(grid.width):
-        path = _header_path(grid, n_header, c)
-        cols.append(Column(index=c, path=path, role=_role_for_path(path)))
+    for c, path in enumerate(paths):
+        role = _role_for_path(path)
+        if _numbers_rows(grid, n_header, c):
+            role = "line_no"
+        elif role == "amount" and len(years) > 1 and _column_years(path) and max(_column_years(path)) < max(years):
+            role = "prior"
+        cols.append(Column(index=c, path=path, role=role))
     return cols
 
 

@@ -242,6 +242,8 @@ def _row_profile(cells: list[str | None], columns: list[Column]) -> tuple[set[in
         text.add(col.index)
         if looks_like_amount(t) and col.role == "amount":
             amounts.add(col.index)
+        elif looks_like_amount(t) and col.role in ("line_no", "prior"):
+            continue  # a row number or last year's figure: neither a label nor this year's amount
         elif ANY_CODE.match(t) or CODE_PREFIX.match(t):
             starts = True
         else:

@@ -9,6 +9,7 @@ rule family (``catalogue`` lists every rule with its id, what it compares and it
 - ``projects``: R-PROJ (绩效目标 forms)
 - ``narrative``: R-NARR (the 情况说明 against the tables)
 - ``text``: R-TEXT (template residue, wrong years)
+- ``codes``: R-CODE (a printed code's name against the code catalogue of its year)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pipelines.normalize.facts import DocumentInfo, Finding, SummaryFact, TableF
 from pipelines.read.model import SourceDocument
 from pipelines.recognize.document import RecognizedDocument
 from pipelines.recognize.final.tables import FinalReading
+from pipelines.validate.rules.codes import code_name_findings
 from pipelines.validate.rules.completeness import listed_tables_printed
 from pipelines.validate.rules.cross_table import check_cross_tables
 from pipelines.validate.rules.narrative import narrative_findings
@@ -79,6 +81,7 @@ def final_table_findings(reading: FinalReading) -> list[Finding]:
 def document_findings(doc: SourceDocument, info: DocumentInfo, recognized: RecognizedDocument) -> list[Finding]:
     """Every rule of the catalogue that applies to this document, in a stable order."""
     findings = table_identities(recognized.facts)
+    findings += code_name_findings(recognized.facts, info.fiscal_year)
     if recognized.final is not None:
         findings += final_table_findings(recognized.final)
     if info.doc_kind in ("BUDGET", "PERF_FORM"):

@@ -1,0 +1,88 @@
+"""The catalogue of 支出功能分类 (func) and 部门预算支出经济分类 (econ) codes and names by year, shipped as
+reference data (``reference/func_codes.csv``, ``reference/econ_codes.csv``; provenance in
+``reference/README.md``), and the comparison of a printed name with it."""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+FIELDS = ("code", "level", "name", "parent_code", "first_year", "last_year", "source")
+
+
+@dataclass(frozen=True, slots=True)
+class CodeEntry:
+    code: str
+    level: int
+    name: str
+    parent_code: str | None
+    first_year: int
+    last_year: int
+    source: str
+
+
+def code_level(code: str) -> int:
+    """1 for a 类 (3 digits), 2 for a 款 (5), 3 for a 项 (7)."""
+    return {3: 1, 5: 2, 7: 3}.get(len(code), 0)
+
+
+def parent_code(code: str) -> str | None:
+    return code[:-2] if len(code) in (5, 7) else None
+
+
+_BRACKETS = str.maketrans({"（": "(", "）": ")", "【": "(", "】": ")", "〔": "(", "〕": ")", "［": "(", "］": ")"})
+
+
+def code_name_key(name: str) -> str:
+    """A printed name reduced for comparison: NFKC, no whitespace or leading ordinal / 其中：, one kind
+    of bracket, and 其他X支出 = 其他X (publishers print the 其他 items with and without 支出)."""
+    key = unicodedata.normalize("NFKC", name or "").translate(_BRACKETS)
+    key = re.sub(r"\s+", "", key)
+    key = re.sub(r"^(其中[:：]|[一二三四五六七八九十]+、|\d+[、.])", "", key)
+    if key.startswith("其他") and key.endswith("支出") and len(key) > 4:
+        key = key[: -len("支出")]
+    return key
+
+
+@cache
+def catalogue(kind: str) -> dict[str, tuple[CodeEntry, ...]]:
+    """code → its catalogue entries (one per name, with the years it was printed under that name)."""
+    path = REFERENCE_DIR / f"{kind}_codes.csv"
+    out: dict[str, list[CodeEntry]] = {}
+    with open(path, encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            entry = CodeEntry(row["code"], int(row["level"]), row["name"], row["parent_code"] or None,
+                              int(row["first_year"]), int(row["last_year"]), row["source"])  # fmt: skip
+            out.setdefault(entry.code, []).append(entry)
+    return {code: tuple(entries) for code, entries in out.items()}
+
+
+def expected_names(kind: str, code: str, year: int | None) -> tuple[str, ...] | None:
+    """The catalogue's names of ``code`` for ``year`` (the names of the nearest years where the
+    catalogue has not seen that year); None when the code is not in the catalogue."""
+    entries = catalogue(kind).get(code)
+    if not entries:
+        return None
+    if year is not None:
+        in_year = [e.name for e in entries if e.first_year <= year <= e.last_year]
+        if in_year:
+            return tuple(in_year)
+        distance = min(min(abs(year - e.first_year), abs(year - e.last_year)) for e in entries)
+        return tuple(e.name for e in entries if min(abs(year - e.first_year), abs(year - e.last_year)) == distance)
+    return tuple(e.name for e in entries)
+
+
+def name_matches(kind: str, code: str, name: str, year: int | None) -> bool | None:
+    """Whether a printed name is the catalogue's for that code and year (None: code not catalogued).
+    Any name the code has had in another year also matches: names drift, and the catalogue only
+    knows the years the corpora print."""
+    expected = expected_names(kind, code, year)
+    if expected is None:
+        return None
+    key = code_name_key(name)
+    return key in {code_name_key(n) for n in expected} or key in {code_name_key(e.name) for e in catalogue(kind)[code]}

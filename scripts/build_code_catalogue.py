@@ -1,0 +1,112 @@
+"""Rebuild the 功能分类 / 经济分类 code catalogue (pipelines/normalize/reference/*.csv) from what the
+corpora print: ../shared/corpus/codes/observed_codes.csv (entries flagged primary or variant; the
+suspect ones, single-document names cut by a line wrap, are left out) and the codes and names of
+the tables of a warehouse that prove themselves (document_tables status verified or defects).
+
+    uv run python -m scripts.build_code_catalogue ../shared/corpus/codes/observed_codes.csv WAREHOUSE.duckdb
+
+One row per (code, name as printed once normalized): first_year / last_year are the fiscal years it
+was seen in, source says where (observed_codes.csv, corpus:<n> documents). See the README beside
+the CSVs for the provenance.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+
+from pipelines.normalize.codes import FIELDS, REFERENCE_DIR, code_level, code_name_key, parent_code
+
+Entry = dict[str, object]
+
+
+def _observed(path: Path) -> dict[str, dict[tuple[str, str], Entry]]:
+    out: dict[str, dict[tuple[str, str], Entry]] = {"func": {}, "econ": {}}
+    with open(path, encoding="utf-8-sig") as f:
+        for row in csv.DictReader(f):
+            if row["flag"].startswith("suspect"):
+                continue
+            kind = "func" if row["classification"].startswith("function") else "econ"
+            years = [int(y) for y in row["years"].split(";") if y.strip()]
+            key = (row["code"], code_name_key(row["name"]))
+            out[kind][key] = {
+                "code": row["code"], "name": row["name"], "years": set(years),
+                "sources": {f"observed_codes.csv ({row['n_docs']} documents)"},
+            }  # fmt: skip
+    return out
+
+
+def _from_warehouse(db: Path, into: dict[str, dict[tuple[str, str], Entry]]) -> None:
+    con = duckdb.connect(str(db), read_only=True)
+    queries = {
+        "func": "SELECT f.func_code, f.func_name, d.fiscal_year, f.doc_id, f.page_no, f.table_type FROM fact_func_amount f",
+        "econ": "SELECT f.econ_code, f.econ_name, d.fiscal_year, f.doc_id, f.page_no, f.table_type FROM fact_econ_amount f",
+    }
+    proved = (
+        " JOIN loaded_documents d USING (doc_id) JOIN doc_table t ON t.doc_id = f.doc_id AND t.table_type = f.table_type"
+        " AND f.page_no BETWEEN t.page_start AND t.page_end WHERE t.status IN ('verified', 'defects')"
+        " AND coalesce(f.{name}, '') <> '' AND d.fiscal_year IS NOT NULL"
+    )
+    for kind, sql in queries.items():
+        docs: dict[tuple[str, str], set[str]] = defaultdict(set)
+        names: dict[tuple[str, str], str] = {}
+        years: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for code, name, year, doc_id, _page, _tt in con.execute(sql + proved.format(name=f"{kind}_name")).fetchall():
+            key = (code, code_name_key(name))
+            docs[key].add(doc_id)
+            names.setdefault(key, name)
+            years[key].add(year)
+        for key, doc_ids in docs.items():
+            if kind == "econ" and not key[0].startswith("3"):
+                continue  # 5xx is the 政府预算支出经济分类, printed only crossed with the 部门 one (北京 预算03)
+            entry = into[kind].setdefault(key, {"code": key[0], "name": names[key], "years": set(), "sources": set()})
+            entry["years"] |= years[key]
+            entry["sources"].add(f"corpus tables ({len(doc_ids)} documents)")
+    con.close()
+
+
+def _trusted(entries: dict[str, dict[tuple[str, str], Entry]]) -> dict[str, dict[tuple[str, str], Entry]]:
+    """A name seen in the tables of a single document only (and not in observed_codes.csv) is kept
+    only where it is the one name known for its code: a second name printed once is a misreading
+    (a unit row taken for a 类, a name cut by a wrap, a cross-classified 政府经济分类 label)."""
+    out: dict[str, dict[tuple[str, str], Entry]] = {}
+    for kind, by_key in entries.items():
+        names_per_code: dict[str, int] = defaultdict(int)
+        for code, _ in by_key:
+            names_per_code[code] += 1
+        out[kind] = {
+            key: e for key, e in by_key.items()
+            if not (e["sources"] == {"corpus tables (1 documents)"} and names_per_code[key[0]] > 1)
+        }  # fmt: skip
+    return out
+
+
+def write(entries: dict[str, dict[tuple[str, str], Entry]], out_dir: Path = REFERENCE_DIR) -> None:
+    for kind, by_key in entries.items():
+        rows = sorted(by_key.values(), key=lambda e: (e["code"], min(e["years"]), e["name"]))
+        with open(out_dir / f"{kind}_codes.csv", "w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(FIELDS)
+            for e in rows:
+                code = str(e["code"])
+                w.writerow([code, code_level(code), e["name"], parent_code(code) or "", min(e["years"]),
+                            max(e["years"]), "; ".join(sorted(e["sources"]))])  # fmt: skip
+
+
+def main(argv: list[str]) -> None:
+    observed, *warehouses = (Path(a) for a in argv)
+    entries = _observed(observed)
+    for db in warehouses:
+        _from_warehouse(db, entries)
+    entries = _trusted(entries)
+    write(entries)
+    for kind, by_key in entries.items():
+        print(f"{kind}_codes.csv: {len(by_key)} entries, {len({k[0] for k in by_key})} codes")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

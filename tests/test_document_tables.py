@@ -1,0 +1,88 @@
+"""document_tables: every table proves itself. Real documents of ../shared: the three families read
+today stay verified or carry their known publisher errors as defects; a table read wrongly is
+unread, and its numbers are kept out of the fact views (but not lost)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.publish.combine import build_tables
+from pipelines.publish.lake import Lake, lake_dir_for
+from pipelines.publish.warehouse import build_candidate, run_query
+from tests.conftest import corpus_file, needs_shared, seed
+
+pytestmark = needs_shared
+
+SWU_2023 = "chongqing_swu/20_swu_2023_department_budget__download.jsp.pdf"
+SHENZHEN = "national/shenzhen/深圳市财政局本级2026年部门预算.pdf"
+
+
+def tables_of(doc) -> list[dict]:
+    return doc.frames["doc_table"].to_dicts()
+
+
+def test_known_publisher_error_is_a_defect_not_unread(parsed):
+    # 西南大学 2023 收入预算表 p.8: 小学教育 printed 9,645.51 万元, its columns add up to 9,646.01
+    tables = tables_of(parsed(corpus_file(SWU_2023)))
+    b2 = [t for t in tables if t["table_type"] == "B2"]
+    assert len(b2) == 1
+    assert (b2[0]["page_start"], b2[0]["status"], b2[0]["identities_failed"]) == (8, "defects", 2)
+    assert b2[0]["identities_passed"] > 50
+    assert "2 of its" in b2[0]["reason"]
+    assert {t["status"] for t in tables} <= {"verified", "defects", "unverified"}
+    assert sum(t["status"] == "verified" for t in tables) >= 20  # B tables and the 绩效目标表 forms
+
+
+def test_seed_form_errors_are_defects_of_their_forms(parsed):
+    # seed 003: 课程类项目 金额合计 and 男童合唱团经费 单价 × 数量 are the publisher's (R-PROJ)
+    tables = tables_of(parsed(seed("003")))
+    defects = {t["title"] for t in tables if t["status"] == "defects"}
+    assert defects == {"课程类项目", "男童合唱团经费"}
+    assert not [t for t in tables if t["status"] == "unread"]
+    b_tables = [t for t in tables if t["table_type"].startswith("B")]
+    assert [t["table_type"] for t in b_tables] == ["B1", "B2", "B3", "B4", "B5", "B6", "B8", "B9"]
+    assert all(t["status"] in ("verified", "unverified") for t in b_tables)
+    b6 = next(t for t in b_tables if t["table_type"] == "B6")  # 政府性基金: printed empty
+    assert b6["status"] == "unverified" and "empty" in b6["reason"]
+
+
+def test_a_table_continued_over_pages_is_one_table(parsed):
+    # Shenzhen 表5 一般公共预算支出表（按功能分类） runs over pp.31-33 with its header repeated
+    tables = tables_of(parsed(corpus_file(SHENZHEN)))
+    b5 = [t for t in tables if t["title"] == "一般公共预算支出表（按功能分类）"]
+    assert [(t["page_start"], t["page_end"], t["status"]) for t in b5] == [(31, 33, "verified")]
+    assert b5[0]["identities_failed"] == 0 and b5[0]["identities_passed"] >= 40
+
+
+def test_misread_table_is_unread_and_left_out_of_the_fact_views(parsed, tmp_path: Path):
+    # Shenzhen 表3 支出总表 (pp.20-23): its columns are read with the wrong meaning today (合计 3,790.75
+    # against 基本 6,487.76 + 项目 14,076.00 on 一般公共服务支出), so R-ROW fails on most rows
+    doc = parsed(corpus_file(SHENZHEN))
+    b3 = next(t for t in tables_of(doc) if t["title"] == "支出总表")
+    assert (b3["page_start"], b3["page_end"], b3["status"]) == (20, 23, "unread")
+    assert b3["reason"].startswith("R-ROW fails on")
+    wh = tmp_path / "wh.duckdb"
+    lake = Lake(lake_dir_for(wh))
+    lake.write(doc)
+    build_tables(lake)
+    db = build_candidate(lake, wh, "test")
+    _, rows = run_query(db, "SELECT pages, status FROM document_tables WHERE title = '支出总表'")
+    assert rows == [("20-23", "unread")]
+    _, published = run_query(
+        db, "SELECT count(*) FROM func_amounts WHERE table_type = 'B3' AND page_no BETWEEN 20 AND 23"
+    )
+    _, kept = run_query(
+        db, "SELECT count(*) FROM fact_func_amount WHERE table_type = 'B3' AND page_no BETWEEN 20 AND 23"
+    )
+    assert published == [(0,)] and kept[0][0] > 100  # nothing lost: the facts stay in the internal table
+    _, b5 = run_query(db, "SELECT count(*) FROM func_amounts WHERE table_type = 'B5'")
+    assert b5[0][0] > 50  # the verified 表5 is published
+
+
+@pytest.mark.parametrize("relative", [SWU_2023, "shanghai_putuo/上海市普陀区财政局部门25年预算.pdf"])
+def test_tables_count_their_printed_rows(parsed, relative):
+    tables = tables_of(parsed(corpus_file(relative)))
+    amounts = [t for t in tables if t["table_type"] in ("B2", "B3", "B5") and t["status"] == "verified"]
+    assert amounts and all(t["n_rows"] >= 5 for t in amounts)

@@ -48,6 +48,9 @@ def breakable_expectations() -> list[tuple[str, dict]]:
     for view in suite_names():
         if view == "budget_vs_final":  # derived from func_amounts rows, whose own expectations are crafted below
             continue
+        if view != "documents" and view not in VIEW_TABLE:
+            # derived or reference views (document_tables, func_codes, …): the pipeline computes every row
+            continue
         for e in load_suite(view)["expectations"]:
             check, kind = e["meta"]["check"], e["type"]
             if e.get("severity", "critical") != "critical" or check in PIPELINE_OWNED.get(view, set()):

@@ -43,6 +43,7 @@ FACT_VIEWS: dict[str, str] = {
     "projects": "Projects of 绩效目标 forms and 项目支出绩效目标表: names, category, budgets in exact 元.",
     "project_line_items": "项目构成分解 / 项目资金构成 rows of each project (金额合计 rows excluded).",
     "indicators": "绩效指标 with canonical levels and the parsed 目标值 (kind, operator, value, unit, text).",
+    "narrative_facts": "Figures of a document's text (编制说明, 情况说明) with topic, code, year and sentence.",
 }
 
 _SEVERITY = {"critical": dg.AssetCheckSeverity.ERROR}

@@ -329,10 +329,16 @@ _PATH = re.compile(
 
 
 def _budget_item_spans(text: str) -> list[tuple[int, int, re.Match]]:
+    """An item runs to its next one, but not past the sentence of its first amount: text printed
+    after a list (a page printed twice) is not the last item's."""
     matches = list(_BUDGET_ITEM.finditer(text))
-    return [
-        (m.start(), matches[k + 1].start() if k + 1 < len(matches) else len(text), m) for k, m in enumerate(matches)
-    ]
+    spans = []
+    for k, m in enumerate(matches):
+        end = matches[k + 1].start() if k + 1 < len(matches) else len(text)
+        amount = _NUMBER.search(text, m.end(), end)
+        stop = text.find("。", amount.end() if amount else m.end(), end)
+        spans.append((m.start(), end if stop < 0 else stop + 1, m))
+    return spans
 
 
 def _budget_item(

@@ -69,6 +69,7 @@ _DOWN = re.compile(r"(减少|下降|降低|减)了?$")
 _EQUAL_AFTER = re.compile(
     r"^[，,]?\s*(比|与|较)(上年|上年度|(?P<y>\d{4})\s*年度?)[^，。；0-9]{0,12}?(持平|一致|相同|相当)"
 )
+_OTHER_YEAR = re.compile(r"^(?P<y>\d{4})\s*年(度)?(当年|全年)?(预算)?(执行|决算|支出)")
 _COMPARED = re.compile(r"(比|与|较|同)(?P<what>上年|上年度|去年|(?P<y>\d{4})\s*年度?)")
 
 
@@ -228,6 +229,12 @@ def segment_facts(
                 year = _compared_year(text, q.start, fiscal_year)
                 if year is not None and year != fiscal_year:
                     _derive(add, state, state.amount - state.change, year)
+            continue
+        other_year = _OTHER_YEAR.search(clause)
+        if other_year and fiscal_year and int(other_year.group("y")) != fiscal_year:
+            # 2022年当年预算执行数为1.48万元: another year's figure, stated (its stage: 执行数 is spent money)
+            add.stage = "FINAL" if "执行" in clause or "决算" in clause else add.stage
+            add(subject, subject[2] if subject else "TOTAL", yuan=value_yuan, year=int(other_year.group("y")))
             continue
         add(subject, subject[2] if subject else "TOTAL", yuan=value_yuan)
         state = _State(subject or (topic or "other", None, "TOTAL"), value_yuan, q.raw, q.unit)

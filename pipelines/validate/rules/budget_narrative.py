@@ -10,7 +10,7 @@ publisher's: a wrong figure is loaded as printed and flagged, with its sentence,
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from pipelines.normalize.facts import Finding, NarrativeFact, SummaryFact, TableFacts
 from pipelines.recognize.narrative.reader import NarrativeReading
@@ -53,8 +53,36 @@ def _short(sentence: str) -> str:
     return sentence if len(sentence) <= 120 else sentence[:117] + "…"
 
 
+def _at(cell: Decimal, fact: NarrativeFact, rounding: str) -> Decimal:
+    scale = _SCALE.get(fact.unit, Decimal(1))
+    places = len(fact.printed.split(".")[1]) if fact.printed and "." in fact.printed else 0
+    return (cell / scale).quantize(Decimal(1).scaleb(-places), rounding) * scale
+
+
+def _truncated(cell: Decimal, fact: NarrativeFact) -> bool:
+    return _at(cell, fact, ROUND_DOWN) == fact.yuan
+
+
+def _rounded(cell: Decimal, fact: NarrativeFact) -> bool:
+    return _at(cell, fact, ROUND_HALF_UP) == fact.yuan
+
+
+def truncating_publisher(pairs: list[tuple[NarrativeFact, Decimal]]) -> bool:
+    """Does the document cut digits off rather than round? More of its text figures equal the
+    truncated table value (and not the rounded one) than the rounded one (and not the truncated)."""
+    trunc = sum(1 for f, c in pairs if _truncated(c, f) and not _rounded(c, f))
+    rnd = sum(1 for f, c in pairs if _rounded(c, f) and not _truncated(c, f))
+    return trunc > rnd
+
+
 def narrative_vs_table(
-    rule: str, fact: NarrativeFact, cell: Decimal, table_type: str, subject: str, explain: str
+    rule: str,
+    fact: NarrativeFact,
+    cell: Decimal,
+    table_type: str,
+    subject: str,
+    explain: str,
+    truncates: bool = False,
 ) -> Finding:
     """Both sides, the difference and the tolerance; the message carries the sentence."""
     tol = half_unit(fact.printed, fact.unit)
@@ -63,6 +91,8 @@ def narrative_vs_table(
     scale = _SCALE.get(fact.unit, Decimal(1))
     places = len(fact.printed.split(".")[1]) if fact.printed and "." in fact.printed else 0
     at_precision = (cell / scale).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    if status == "FAIL" and truncates and _truncated(cell, fact):
+        status = "PASS_ROUNDING"  # this publisher cuts the digits off instead of rounding (87.708 → 87.70)
     message = (
         f"{explain}: text {fact.printed}{fact.unit} vs table {cell:,.2f}元 (= {at_precision}{fact.unit} at the "
         f"text's precision; difference {diff:,.2f}元, tolerance ±{tol}元). Sentence: “{_short(fact.sentence)}”"
@@ -158,7 +188,7 @@ def split_checks(reading: NarrativeReading, fiscal_year: int | None) -> list[Fin
     ]  # fmt: skip
 
 
-def func_checks(reading: NarrativeReading, facts: TableFacts) -> list[Finding]:
+def func_checks(reading: NarrativeReading, facts: TableFacts, fiscal_year: int | None) -> list[Finding]:
     """R-NARR-FUNC: each 科目 the text names against its row (B5, else B3, else B2: the table its
     code was resolved in)."""
     out: list[Finding] = []
@@ -170,8 +200,9 @@ def func_checks(reading: NarrativeReading, facts: TableFacts) -> list[Finding]:
             table_of.setdefault(f.func_code, f.at.table_type)
     items = {n.seq: n for n in reading.numbers}
     seen: set[tuple] = set()
+    pending = []
     for f in reading.facts:
-        if f.topic != "func" or f.derived or f.yuan is None or f.measure != "TOTAL":
+        if f.topic != "func" or f.derived or (fiscal_year and f.fiscal_year != fiscal_year) or f.yuan is None or f.measure != "TOTAL":
             continue
         number = items.get(f.number_seq)
         row = reading.rows.get(f.code or "")
@@ -188,16 +219,15 @@ def func_checks(reading: NarrativeReading, facts: TableFacts) -> list[Finding]:
             )  # fmt: skip
             continue
         how = "" if number.resolved_by == "NAME" else f" (resolved by {(number.resolved_by or '').lower()})"
+        pending.append((f, row, number, how))
+    truncates = truncating_publisher([(f, row.final) for f, row, _, _ in pending])
+    for f, row, number, how in pending:
         out.append(
             narrative_vs_table(
-                "R-NARR-FUNC",
-                f,
-                row.final,
-                table_of.get(row.code, "B5"),
-                f"{row.code} {row.name}",
-                f"编制说明 “{number.subject}”{how} vs table row {row.code} {row.name}",
+                "R-NARR-FUNC", f, row.final, table_of.get(row.code, "B5"), f"{row.code} {row.name}",
+                f"编制说明 “{number.subject}”{how} vs table row {row.code} {row.name}", truncates,
             )
-        )
+        )  # fmt: skip
     return out
 
 
@@ -297,7 +327,7 @@ def budget_narrative_findings(reading: NarrativeReading, facts: TableFacts, fisc
     return (
         total_checks(reading, facts, fiscal_year)
         + split_checks(reading, fiscal_year)
-        + func_checks(reading, facts)
+        + func_checks(reading, facts, fiscal_year)
         + three_public_checks(reading, facts, fiscal_year)
         + percent_checks(reading, facts, fiscal_year)
     )

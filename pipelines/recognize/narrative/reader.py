@@ -125,17 +125,16 @@ class CodeRow:
 
 
 def budget_code_rows(facts: TableFacts) -> dict[str, CodeRow]:
-    """The 功能分类 rows of a 预算's 一般公共预算 table (B5), else of its 支出总表 (B3) or 收入总表
-    (B2), with their TOTAL: what the 编制说明's 科目 are resolved against."""
-    for table_type in ("B5", "B3", "B2"):
-        rows = {
-            f.func_code: CodeRow(f.func_code, f.func_name, f.amount.yuan)
-            for f in reversed(facts.func)
-            if f.at.table_type == table_type and f.measure == "TOTAL" and f.source_kind == "TABLE"
-        }
-        if any(r.final is not None for r in rows.values()):
-            return rows
-    return {}
+    """The 功能分类 rows of a 预算's fund tables (一般公共预算 B5, 政府性基金 B6, 国有资本经营 B7),
+    and of its 支出总表 (B3) / 收入总表 (B2) for codes they do not print, with their TOTAL: what
+    the 编制说明's 科目 are resolved against."""
+    rows: dict[str, CodeRow] = {}
+    for table_type in ("B2", "B3", "B7", "B6", "B5"):  # the fund tables last: their amounts win
+        for f in reversed(facts.func):
+            printed = f.at.table_type == table_type and f.measure == "TOTAL" and f.source_kind == "TABLE"
+            if printed and (f.amount.yuan is not None or f.func_code not in rows):
+                rows[f.func_code] = CodeRow(f.func_code, f.func_name, f.amount.yuan)
+    return rows if any(r.final is not None for r in rows.values()) else {}
 
 
 def final_code_rows(facts: TableFacts) -> dict[str, CodeRow]:
@@ -159,6 +158,7 @@ def resolve_item(
     xiang: str,
     final_yuan: Decimal | None,
     precision: Decimal | None = None,
+    strict_kuan: bool = False,
 ) -> tuple[str | None, str | None]:
     """(code, how) for a 类/款/项 path as printed: by names under the 类 (the 款 name where it
     helps), else by the 决算 amount among the 项 of the 类. Names drift (其他国土资源事务支出 for
@@ -171,6 +171,8 @@ def resolve_item(
         r.code for r in rows.values() if len(r.code) == 5 and r.name == kuan and r.code in {u.code[:5] for u in under}
     ]
     by_name = [r for r in under if r.name == xiang]
+    if strict_kuan and kuan and not kuan_codes:
+        by_name = []  # 人大事务（款）一般行政管理事务（项） is not 2010402 because that name is printed elsewhere
     if len(by_name) > 1 and kuan_codes:
         by_name = [r for r in by_name if r.code[:5] in kuan_codes]
     if len(by_name) == 1:
@@ -365,7 +367,7 @@ def _budget_item(
         if len(named) == 1:
             return body, named[0].code, "NAME"
         lei = ""
-    code, how = resolve_item(rows, lei, path.group("kuan") or "", xiang, amount, precision)
+    code, how = resolve_item(rows, lei, path.group("kuan") or "", xiang, amount, precision, strict_kuan=True)
     return body, code, how
 
 

@@ -109,7 +109,12 @@ def budget_segments(doc: SourceDocument) -> list[Segment]:
     part: str | None = None
     lines = [i for i in doc.items() if isinstance(i, TextLine)]
     last_on_page = {line.page_no: i for i, line in enumerate(lines)}
+    pages_of: dict[str, set[int]] = {}
+    for line in lines:
+        pages_of.setdefault(collapse(line.text), set()).add(line.page_no)
     for i, line in enumerate(lines):
+        if doc.page_count > 3 and len(pages_of[collapse(line.text)]) >= 3 and not _MONEY_IN.search(line.text):
+            continue  # a running header or footer (无锡市发展和改革委员会2025年度部门预算公开), not text
         marked = line.text.lstrip().startswith(("#", "- "))
         key = collapse(line.text).lstrip("#-")
         if _TOC_LEADER.search(key) or (_PAGE_NUMBER.match(key) and last_on_page.get(line.page_no) == i):

@@ -46,10 +46,12 @@ _PROCUREMENT = [
 ]
 # Headline measures, the first that matches wins (一般公共预算 before 财政拨款 before 支出).
 _TOTAL_MEASURES = [
+    (re.compile(r"非财政拨款结余"), "USE_NON_GRANT_BALANCE"),
     (re.compile(r"基本支出"), "BASIC"),
     (re.compile(r"项目支出"), "PROJECT"),
-    (re.compile(r"人员经费"), "PERSONNEL"),
-    (re.compile(r"公用经费"), "PUBLIC"),
+    (re.compile(r"人员经费|人员支出"), "PERSONNEL"),
+    (re.compile(r"公用经费|公用支出"), "PUBLIC"),
+    (re.compile(r"上年结转|结转结余|结转和结余"), "CARRY_OVER"),
     (re.compile(r"政府性基金"), "GRANT_GOVFUND"),
     (re.compile(r"国有资本经营"), "GRANT_SOE"),
     (re.compile(r"一般公共预算"), "GRANT_GPB"),
@@ -59,9 +61,17 @@ _TOTAL_MEASURES = [
     (re.compile(r"上级补助收入"), "INC_UPPER"),
     (re.compile(r"附属单位上缴收入"), "INC_AFFILIATE"),
     (re.compile(r"其他收入"), "INC_OTHER"),
-    (re.compile(r"收入"), "INCOME"),
-    (re.compile(r"支出|预算总额|总预算|收支总"), "TOTAL"),
+    # the headline total only where the clause says so: a bare “…支出” names some other subject
+    (re.compile(r"收入(预算)?(总额|总计|合计)|(收入预算|预算收入)(总额|总计|合计)?(数)?(为|是)?$"), "INCOME"),
+    (
+        re.compile(
+            r"支出(预算)?(总额|总计|合计)|预算支出(总额|总计)|预算总额|总预算|收支总|"
+            r"^([^，、（(]{0,25}?(年|年度|本年))?(支出预算|预算支出)(数)?(为|是)?$"
+        ),
+        "TOTAL",
+    ),
 ]
+_NOT_HEADLINE = re.compile(r"专户|资金收入|安排的支出")
 _ECON_CLASSES = {"工资福利支出": "301", "商品和服务支出": "302", "对个人和家庭的补助": "303", "资本性支出": "310"}
 _CLAUSE_BOUNDARY = re.compile(r"[，。；：,;:]")
 _CHANGE_VERB = re.compile(r"(增加|增长|上升|提高|减少|下降|降低|减)了?$")
@@ -103,13 +113,18 @@ def clause_subject(clause: str, topic: str | None) -> Subject | None:
         return ("procurement", code, "TOTAL") if code else None
     if topic is not None and topic != "project":
         return None
-    lei = re.search(r"(?P<name>[^，。；：、“”]{2,20}?)[（(]类[）)]$", clause)
+    lei = re.search(r"(?P<name>[^，。；：、“”]{2,20}?)[（(]类[）)](支出)?(预算)?(为|是)?$", clause)
     if lei and func_class_for_label(lei.group("name")):
         return "func", func_class_for_label(lei.group("name")), "TOTAL"
+    # 包括一般公共服务支出12,868.19万元、公共安全支出…: a 类 named in a list
+    listed = re.split(r"[、]|包括|其中|主要用于", clause)[-1]
+    listed = re.sub(r"(预算数?|预算安排)?(为|是)?$", "", listed)
+    if 3 <= len(listed) <= 20 and func_class_for_label(listed):
+        return "func", func_class_for_label(listed), "TOTAL"
     for name, code in _ECON_CLASSES.items():
         if name in clause:
             return "econ", code, "TOTAL"
-    measure = _first(_TOTAL_MEASURES, clause)
+    measure = None if _NOT_HEADLINE.search(clause) else _first(_TOTAL_MEASURES, clause)
     if measure:
         return ("project", None, measure) if topic == "project" else ("total", None, measure)
     return None
@@ -145,6 +160,7 @@ class PercentClaim:
     denominator: Decimal | None = None  # last year's figure (CHANGE_PCT), in 元
     base: Subject | None = None  # SHARE: the whole it is a share of
     words: str = ""
+    wholes: list[Decimal] = field(default_factory=list)  # SHARE without a named whole: the candidates
 
 
 @dataclass
@@ -160,6 +176,10 @@ class _State:
 class SectionFacts:
     facts: list[NarrativeFact] = field(default_factory=list)
     claims: list[PercentClaim] = field(default_factory=list)
+    wholes: list[Decimal] = field(default_factory=list)  # headline figures so far: what a bare 占 x% may be of
+
+
+_HEADLINE = {"TOTAL", "INCOME", "GRANT_TOTAL", "GRANT_GPB", "GRANT_GOVFUND", "GRANT_SOE"}
 
 
 def segment_facts(
@@ -194,6 +214,11 @@ def segment_facts(
             if q.role == "SHARE":
                 fact = add(subject, "SHARE", percent=q.value)
                 base_clause = clause[clause.rfind("占") + 1 :]
+                if not re.sub(r"[的比重比例为]", "", base_clause) and out.wholes:
+                    # 占14.0%: of a headline figure stated before it (the text does not say which)
+                    claim = PercentClaim(fact, "SHARE", subject, state.amount, None, None, clause, list(out.wholes))
+                    out.claims.append(claim)
+                    continue
                 base = clause_subject(base_clause, topic) or (subject[0], "TOTAL", "TOTAL") if subject else None
                 if subject and subject[0] == "total":
                     base = clause_subject(base_clause, None) or ("total", None, "TOTAL")
@@ -237,6 +262,8 @@ def segment_facts(
             add(subject, subject[2] if subject else "TOTAL", yuan=value_yuan, year=int(other_year.group("y")))
             continue
         add(subject, subject[2] if subject else "TOTAL", yuan=value_yuan)
+        if subject is not None and subject[0] == "total" and subject[2] in _HEADLINE and value_yuan:
+            out.wholes.append(value_yuan)
         state = _State(subject or (topic or "other", None, "TOTAL"), value_yuan, q.raw, q.unit)
         equal = _EQUAL_AFTER.match(text[q.end :])
         if equal and fiscal_year is not None and subject is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from pipelines.normalize.facts import Finding, NarrativeFact, SummaryFact, TableFacts
-from pipelines.recognize.narrative.reader import NarrativeReading
+from pipelines.recognize.narrative.reader import CodeRow, NarrativeReading
 from pipelines.recognize.narrative.topics import PercentClaim
 from pipelines.validate.rules.compare import ZERO
 
@@ -21,8 +21,8 @@ _SCALE = {"万元": Decimal(10000), "元": Decimal(1), "亿元": Decimal(100_000
 
 # Where a headline measure of the text is printed in the tables: (table type, measure, labels).
 _TOTAL_CELLS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
-    "TOTAL": [("B1", "TOTAL", ("支出总计",)), ("B3", "TOTAL", ("合计", "总计"))],
-    "INCOME": [("B1", "TOTAL", ("收入总计",)), ("B2", "TOTAL", ("合计", "总计"))],
+    "TOTAL": [("B1", "TOTAL", ("支出总计", "本年支出合计", "总计")), ("B3", "TOTAL", ("合计", "总计"))],
+    "INCOME": [("B1", "TOTAL", ("收入总计", "本年收入合计", "总计")), ("B2", "TOTAL", ("合计", "总计"))],
     "GRANT_TOTAL": [("B4", "TOTAL", ("支出总计", "收入总计")), ("B2", "GRANT_TOTAL", ("合计", "总计"))],
     "GRANT_GPB": [("B5", "TOTAL", ("合计", "总计")), ("B4", "GRANT_GPB", ("支出总计",))],
     "GRANT_GOVFUND": [("B6", "TOTAL", ("合计", "总计")), ("B4", "GRANT_GOVFUND", ("支出总计",))],
@@ -34,6 +34,12 @@ _TOTAL_CELLS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     "INC_BUSINESS": [("B2", "INC_BUSINESS", ("合计", "总计"))],
     "INC_OPERATING": [("B2", "INC_OPERATING", ("合计", "总计"))],
     "INC_OTHER": [("B2", "INC_OTHER", ("合计", "总计"))],
+}
+_INCOME_ROWS = {
+    "GRANT_GPB": "一般公共预算",
+    "GRANT_GOVFUND": "政府性基金",
+    "GRANT_SOE": "国有资本经营",
+    "GRANT_TOTAL": "财政拨款",
 }
 _WORDS = {
     "TOTAL": "支出总额", "INCOME": "收入总额", "GRANT_TOTAL": "财政拨款", "GRANT_GPB": "一般公共预算拨款",
@@ -138,6 +144,10 @@ def total_checks(reading: NarrativeReading, facts: TableFacts, fiscal_year: int 
                 cells.append((cell.amount.yuan, table_type, cell.label))
             elif table_type in printed_types and (cell is not None or _is_empty(facts, table_type)):
                 cells.append((ZERO, table_type, "blank"))
+        fund = _INCOME_ROWS.get(f.measure)
+        for s in facts.summary if fund else ():
+            if s.at.table_type in ("B1", "B4") and fund in s.label and s.amount.yuan is not None:
+                cells.append((s.amount.yuan, s.at.table_type, s.label))  # 一般公共预算拨款收入: an income row
         if not cells:
             continue
         value, table_type, label = min(cells, key=lambda c: abs(c[0] - f.yuan))
@@ -171,8 +181,8 @@ def split_checks(reading: NarrativeReading, fiscal_year: int | None) -> list[Fin
     whole = [f for f in stated if f.measure in ("TOTAL", "GRANT_TOTAL", "GRANT_GPB") and f.seq < first]
     if not whole:
         return []
-    total = whole[-1]
     lhs = basic.yuan + project.yuan
+    total = min(whole, key=lambda f: abs(f.yuan - lhs))  # the figure it splits: the closest stated before
     tol = half_unit(basic.printed, basic.unit) + half_unit(project.printed, project.unit)
     tol += half_unit(total.printed, total.unit)
     diff = lhs - total.yuan
@@ -198,18 +208,35 @@ def func_checks(reading: NarrativeReading, facts: TableFacts, fiscal_year: int |
     for f in facts.func:
         if f.measure == "TOTAL" and f.source_kind == "TABLE" and f.at.table_type in ("B5", "B3", "B2"):
             table_of.setdefault(f.func_code, f.at.table_type)
+    classes: dict[str, list[tuple[Decimal, str]]] = {}
+    for f in facts.func:
+        if f.func_level == 1 and f.measure == "TOTAL" and f.source_kind == "TABLE" and f.amount.yuan is not None:
+            classes.setdefault(f.func_code, []).append((f.amount.yuan, f.at.table_type))
     items = {n.seq: n for n in reading.numbers}
     seen: set[tuple] = set()
     pending = []
     for f in reading.facts:
-        if f.topic != "func" or f.derived or (fiscal_year and f.fiscal_year != fiscal_year) or f.yuan is None or f.measure != "TOTAL":
+        if (
+            f.topic != "func"
+            or f.derived
+            or (fiscal_year and f.fiscal_year != fiscal_year)
+            or f.yuan is None
+            or f.measure != "TOTAL"
+        ):
             continue
         number = items.get(f.number_seq)
         row = reading.rows.get(f.code or "")
+        if f.code and len(f.code) == 3 and classes.get(f.code):
+            # a 类 named in a list: the all-funds or the 一般公共预算 table, whichever it quotes
+            value, table_type = min(classes[f.code], key=lambda c: abs(c[0] - f.yuan))
+            row = CodeRow(f.code, row.name if row else "", value)
+            table_of[f.code] = table_type
         if number is None or (f.code, f.yuan) in seen:
             continue
         seen.add((f.code, f.yuan))
         if row is None or row.final is None:
+            if not f.yuan or not any(len(code) == 7 for code in reading.rows):
+                continue  # the tables were read to their 类 only: nothing to resolve a 项 against
             out.append(
                 Finding(
                     "R-NARR-FUNC", "FAIL", "warning", None, f.page_no, number.subject, f.yuan, None, None, None,
@@ -257,9 +284,10 @@ def three_public_checks(reading: NarrativeReading, facts: TableFacts, fiscal_yea
 def _base_amount(claim: PercentClaim, reading: NarrativeReading, facts: TableFacts, year: int | None):
     """The whole a share is of: stated in the text, else printed in a table, else (三公) Σ parts."""
     topic, code, measure = claim.base
-    stated = [f for f in _stated(reading, year, topic) if f.code == code and f.measure == measure]
-    if stated:
-        return stated[0].yuan, stated[0].printed, stated[0].unit
+    stated = [f for f in _stated(reading, year, topic) if f.code == code and f.measure == measure and f.yuan]
+    if stated:  # 占总收入的: of which stated 收入 (本年收入 or 收入总计) the text does not say; the closest
+        best = min(stated, key=lambda f: abs(claim.numerator / f.yuan * 100 - claim.fact.percent))
+        return best.yuan, best.printed, best.unit
     if topic == "three_public":
         cell = next((t for t in facts.three_public if t.item == code and t.source_kind == "TABLE"), None)
         if cell is not None and cell.amount.yuan is not None:
@@ -290,9 +318,14 @@ def percent_checks(reading: NarrativeReading, facts: TableFacts, fiscal_year: in
             printed = fact.percent
             words = "增减幅度"
         else:
-            if claim.base is None or claim.numerator is None:
+            if claim.numerator is None or (claim.base is None and claim.denominator is None and not claim.wholes):
                 continue
-            den, _, _ = _base_amount(claim, reading, facts, fiscal_year)
+            den = claim.denominator
+            if den is None and claim.wholes:
+                larger = [w for w in claim.wholes if w >= claim.numerator] or claim.wholes
+                den = min(larger, key=lambda w: abs(claim.numerator / w * 100 - fact.percent))
+            elif den is None:
+                den, _, _ = _base_amount(claim, reading, facts, fiscal_year)
             num = claim.numerator
             if not den:
                 continue

@@ -349,7 +349,8 @@ def _budget_item(
     """(subject as printed, code, how) of a 预算 科目 item: by its names (the 类 may be the
     heading's), else by its amount at the narrative's printed precision among the 项 rows."""
     body = m.group("body").strip("“”").removesuffix("科目").strip("“”")
-    path = _PATH.match(body)
+    parts = body.split("-")
+    path = _PATH.match("（类）".join(parts[:1]) + "（类）" + "（款）".join(parts[1:]) if len(parts) == 3 else body)
     money = next((q for q in inside if q.unit in (WAN, "元")), None)
     amount = quoted_yuan(money) if money else None
     precision = None

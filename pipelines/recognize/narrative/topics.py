@@ -37,7 +37,7 @@ _THREE_PUBLIC = [
     (re.compile(r"公务接待"), "RECEPTION"),
     (re.compile(r"三\W{0,2}公"), "TOTAL"),
 ]
-_NOT_THREE_PUBLIC = re.compile(r"会议费|培训费")
+_NOT_THREE_PUBLIC = re.compile(r"会议费|培训费|单价|以上|以下")
 _PROCUREMENT = [
     (re.compile(r"货物"), "GOODS"),
     (re.compile(r"工程"), "WORKS"),
@@ -71,7 +71,7 @@ _TOTAL_MEASURES = [
         "TOTAL",
     ),
 ]
-_NOT_HEADLINE = re.compile(r"专户|资金收入|安排的支出")
+_NOT_HEADLINE = re.compile(r"专户|资金收入|安排的支出|原因")
 _ECON_CLASSES = {"工资福利支出": "301", "商品和服务支出": "302", "对个人和家庭的补助": "303", "资本性支出": "310"}
 _CLAUSE_BOUNDARY = re.compile(r"[，。；：,;:]")
 _CHANGE_VERB = re.compile(r"(增加|增长|上升|提高|减少|下降|降低|减)了?$")
@@ -106,7 +106,7 @@ def clause_subject(clause: str, topic: str | None) -> Subject | None:
         item = _rightmost(_THREE_PUBLIC, clause)
         if item and (topic == "three_public" or item in ("OUTBOUND", "RECEPTION", "TOTAL", "VEHICLE_TOTAL")):
             return "three_public", item, "TOTAL"
-    if topic in (None, "org_running_cost") and "机关运行经费" in clause:
+    if re.search(r"机关运行经费|拨款运行经费", clause):
         return "org_running_cost", "ORG_RUNNING_COST", "TOTAL"
     if topic == "procurement" or (topic is None and "政府采购" in clause):
         code = _rightmost(_PROCUREMENT, clause)
@@ -124,6 +124,8 @@ def clause_subject(clause: str, topic: str | None) -> Subject | None:
     for name, code in _ECON_CLASSES.items():
         if name in clause:
             return "econ", code, "TOTAL"
+    if re.search(r"\d\s*(万元|元|%)、", clause):  # 基本支出5915.38万元、项目支出…: the list's last member
+        clause = clause.rsplit("、", 1)[-1]
     measure = None if _NOT_HEADLINE.search(clause) else _first(_TOTAL_MEASURES, clause)
     if measure:
         return ("project", None, measure) if topic == "project" else ("total", None, measure)
@@ -198,11 +200,13 @@ def segment_facts(
     spans of numbered 科目 items with their subject; ``stage_of(q)`` the stage of a number."""
     topic = section_topic(context)
     state = _State()
+    stated_items: set[int | None] = set()
+    lead: dict[str, str | None] = {}  # the topic of the first figure of each sentence
     for q, seq in zip(numbers, number_seqs, strict=True):
         clause = _clause(text, q.start)
         page = pages[q.start]
         sentence = sentence_of(text, q.start, q.end)
-        owner = next((subj for s, e, subj in items if s <= q.start < e), "none")
+        owner_span, owner = next(((s, subj) for s, e, subj in items if s <= q.start < e), (None, "none"))
         value_yuan = _yuan(q)
 
         add = _Adder(out, q, seq, page, sentence, stage_of(q), topic, fiscal_year)
@@ -243,10 +247,15 @@ def segment_facts(
             if year is not None and state.amount is not None and year != fiscal_year:
                 _derive(add, state, state.amount - state.change, year)
             continue
-        if owner != "none":
+        if owner != "none" and owner_span in stated_items:
+            subject = None  # a breakdown inside an item (…其中：评审经费支出37万元): not the 科目's figure
+        elif owner != "none":
             subject = owner or ("func", None, "TOTAL")
+            stated_items.add(owner_span)
         else:
             subject = clause_subject(clause, topic)
+            if subject and subject[0] == "three_public" and lead.get(sentence) == "org_running_cost":
+                subject = None  # 机关运行经费…其中：公务接待费2万元: a part of 机关运行经费, not the 三公 item
         if is_change and subject is not None:  # 财政拨款收、支总计各增加3205.79万元: the change of a named subject
             sign = Decimal(-1) if _DOWN.search(clause) else Decimal(1)
             if state.subject == subject and state.amount is not None:
@@ -262,6 +271,7 @@ def segment_facts(
             add(subject, subject[2] if subject else "TOTAL", yuan=value_yuan, year=int(other_year.group("y")))
             continue
         add(subject, subject[2] if subject else "TOTAL", yuan=value_yuan)
+        lead.setdefault(sentence, subject[0] if subject else None)
         if subject is not None and subject[0] == "total" and subject[2] in _HEADLINE and value_yuan:
             out.wholes.append(value_yuan)
         state = _State(subject or (topic or "other", None, "TOTAL"), value_yuan, q.raw, q.unit)

@@ -22,7 +22,7 @@ from pipelines.normalize.facts import DocumentInfo, Finding, SummaryFact, TableF
 from pipelines.read.model import SourceDocument
 from pipelines.recognize.document import RecognizedDocument
 from pipelines.recognize.final.tables import FinalReading
-from pipelines.validate.rules.budget_narrative import budget_narrative_findings
+from pipelines.validate.rules.budget_narrative import budget_narrative_findings, purpose_checks
 from pipelines.validate.rules.completeness import listed_tables_printed, required_budget_tables
 from pipelines.validate.rules.cross_table import check_cross_tables
 from pipelines.validate.rules.econ_three_public import econ_three_public_checks, org_running_cost_checks
@@ -92,6 +92,7 @@ def document_findings(doc: SourceDocument, info: DocumentInfo, recognized: Recog
     if recognized.narrative is not None and info.doc_kind == "FINAL_ACCOUNT":
         findings += narrative_findings(recognized.narrative, recognized.facts)
         findings += placeholder_checks(doc, info.fiscal_year)
+        findings += purpose_checks(recognized.narrative.items)
     if info.doc_kind == "BUDGET":
         if recognized.narrative is not None:
             findings += budget_narrative_findings(recognized.narrative, recognized.facts, info.fiscal_year)

@@ -10,6 +10,7 @@ publisher's: a wrong figure is loaded as printed and flagged, with its sentence,
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from pipelines.normalize.facts import Finding, NarrativeFact, SummaryFact, TableFacts
@@ -175,10 +176,14 @@ def split_checks(reading: NarrativeReading, fiscal_year: int | None) -> list[Fin
     stated = _stated(reading, fiscal_year, "total")
     basic = next((f for f in stated if f.measure == "BASIC"), None)
     project = next((f for f in stated if f.measure == "PROJECT"), None)
-    if basic is None or project is None:
-        return []
+    if basic is None or project is None or basic.sentence != project.sentence:
+        return []  # a split the text states in one sentence (a 此外，基本支出… elsewhere splits more ways)
     first = min(basic.seq, project.seq)
-    whole = [f for f in stated if f.measure in ("TOTAL", "GRANT_TOTAL", "GRANT_GPB") and f.seq < first]
+    whole = [
+        f for f in stated
+        if f.measure in ("TOTAL", "GRANT_TOTAL", "GRANT_GPB") and f.seq < first
+        and (f.sentence == basic.sentence or first - f.seq <= 3)  # the total it splits is stated just before
+    ]  # fmt: skip
     if not whole:
         return []
     lhs = basic.yuan + project.yuan
@@ -260,13 +265,18 @@ def func_checks(reading: NarrativeReading, facts: TableFacts, fiscal_year: int |
 
 def three_public_checks(reading: NarrativeReading, facts: TableFacts, fiscal_year: int | None) -> list[Finding]:
     """R-NARR-3P (“三公”经费 and its parts) and R-NARR-ORG (机关运行经费) against the 三公 table."""
-    cells = {t.item: t for t in facts.three_public if t.source_kind == "TABLE" and (t.stage or "").startswith("BUDGET")}
+    cells: dict[str, list] = {}
+    for t in facts.three_public:
+        if t.source_kind == "TABLE" and (t.stage or "").startswith("BUDGET"):
+            cells.setdefault(t.item, []).append(t)
     out: list[Finding] = []
     for topic, rule in (("three_public", "R-NARR-3P"), ("org_running_cost", "R-NARR-ORG")):
         for f in _stated(reading, fiscal_year, topic):
-            cell = cells.get(f.code or "")
-            if cell is None:
+            found = cells.get(f.code or "")
+            if not found:
                 continue
+            # a table may print an item twice (this year and last, or the 增减): the cell the text restates
+            cell = min(found, key=lambda t: abs((t.amount.yuan or ZERO) - f.yuan))
             value = cell.amount.yuan if cell.amount.yuan is not None else ZERO
             out.append(
                 narrative_vs_table(
@@ -363,4 +373,37 @@ def budget_narrative_findings(reading: NarrativeReading, facts: TableFacts, fisc
         + func_checks(reading, facts, fiscal_year)
         + three_public_checks(reading, facts, fiscal_year)
         + percent_checks(reading, facts, fiscal_year)
+        + purpose_checks(reading.items)
     )
+
+
+# What a 科目 pays for, and words that belong to another one (GovBudgetChecker R005: 住房公积金
+# described as 医疗保险). Keyed by 款 code, so the check follows the code, not the printed name.
+_PURPOSE_CLASH = {
+    "22102": ("住房改革支出", re.compile(r"医疗|医保|养老保险|职业年金")),
+    "21011": ("行政事业单位医疗", re.compile(r"住房公积金|住房补贴|养老保险|职业年金")),
+    "20805": ("行政事业单位养老支出", re.compile(r"医疗|医保|住房公积金")),
+}
+_PURPOSE = re.compile(r"主要用于[：:]?(?P<what>[^。]{2,200})")
+
+
+def purpose_checks(items) -> list[Finding]:
+    """R-NARR-PURPOSE: a 科目 explained with the purpose of another (住房公积金（项）。主要用于：事业单位
+    医疗保险支出). Only items resolved to a code and stating a purpose are evaluated."""
+    out: list[Finding] = []
+    for item in items:
+        clash = _PURPOSE_CLASH.get((item.code or "")[:5])
+        purpose = _PURPOSE.search(item.sentence_text)
+        if clash is None or purpose is None:
+            continue
+        name, wrong = clash
+        found = wrong.search(purpose.group("what"))
+        out.append(
+            Finding(
+                "R-NARR-PURPOSE", "FAIL" if found else "PASS", "warning" if found else "info", None, item.page,
+                f"{item.code} purpose", None, None, None, None,
+                f"“{item.subject}” ({item.code}, {name}) is explained as “{_short(purpose.group('what'))}”"
+                + (f": '{found.group(0)}' is the purpose of another 科目" if found else ""),
+            )
+        )  # fmt: skip
+    return out

@@ -47,6 +47,7 @@ FACT_VIEWS: dict[str, str] = {
     "func_codes": "The 功能分类 code catalogue: code, level, name, parent, the years printed and the source.",
     "econ_codes": "The 经济分类 code catalogue: code, level, name, parent, the years printed and the source.",
     "document_tables": "Every table of every document: pages, rows, identities passed / failed and how far it is trusted.",
+    "narrative_facts": "Figures of a document's text (编制说明, 情况说明) with topic, code, year and sentence.",
 }
 
 _SEVERITY = {"critical": dg.AssetCheckSeverity.ERROR}

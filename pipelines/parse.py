@@ -116,8 +116,10 @@ def document_frames(doc_id: str, info: DocumentInfo, recognized: RecognizedDocum
     out |= project_frames(doc_id, recognized.forms, info.fiscal_year)
     narrative = recognized.narrative
     if narrative is not None:
-        # the 项 budgets a 决算's 情况说明 quotes are 功能分类 facts of their own (source_kind NARRATIVE)
         out["fact_narrative_number"] = frames.narrative_frame(doc_id, narrative.numbers)
+        out["fact_narrative_fact"] = frames.narrative_fact_frame(doc_id, narrative.facts)
+    if narrative is not None and narrative.budget_facts:
+        # the 项 budgets a 决算's 情况说明 quotes are 功能分类 facts of their own (source_kind NARRATIVE)
         out["fact_func_amount"] = pl.concat(
             [out["fact_func_amount"], frames.func_frame(doc_id, narrative.budget_facts)], how="vertical_relaxed"
         )

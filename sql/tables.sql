@@ -139,3 +139,13 @@ CREATE TABLE fact_narrative_number (
   basis VARCHAR, value DECIMAL(18,4), value_raw VARCHAR, unit VARCHAR, amount_yuan DECIMAL(18,2),
   func_code VARCHAR, resolved_by VARCHAR, sentence VARCHAR
 );
+
+-- Every figure of a document's text (预算 编制说明 / 情况说明, 决算 情况说明) as a fact (view narrative_facts).
+-- fiscal_year: the year the figure is about; derived: computed from a stated change (比2019年预算减少…:
+-- last year = this year + 减少额 / − 增加额; 持平 = equal), not printed. number_seq: its fact_narrative_number.
+-- topic: total | func | econ | three_public | org_running_cost | procurement | assets | project | other.
+CREATE TABLE fact_narrative_fact (
+  doc_id VARCHAR, seq INTEGER, number_seq INTEGER, fiscal_year INTEGER, stage VARCHAR, topic VARCHAR,
+  code VARCHAR, measure VARCHAR, amount_yuan DECIMAL(18,2), printed VARCHAR, unit VARCHAR,
+  percent DECIMAL(18,4), page_no INTEGER, sentence VARCHAR, derived BOOLEAN
+);

@@ -186,3 +186,12 @@ SELECT code, level, name, parent_code, first_year, last_year, source FROM ref_fu
 
 CREATE OR REPLACE VIEW econ_codes AS
 SELECT code, level, name, parent_code, first_year, last_year, source FROM ref_econ_code;
+
+-- Every figure stated in a document's text (预算 编制说明 / 情况说明, 决算 情况说明) as a fact.
+-- fiscal_year: the year the figure is about (a 比2019年 change in a 2020 document gives a 2019 row,
+-- derived = true). unit_key: a placeholder (unit_name) until the units table is joined here.
+CREATE OR REPLACE VIEW narrative_facts AS
+SELECT n.doc_id, d.unit_name, d.unit_name AS unit_key, coalesce(n.fiscal_year, d.fiscal_year) AS fiscal_year,
+       n.stage, n.topic, n.code, n.measure, n.amount_yuan, n.printed, n.unit, n.percent, n.page_no, n.sentence,
+       n.derived
+FROM fact_narrative_fact n JOIN loaded_documents d USING (doc_id);

@@ -170,6 +170,31 @@ class NarrativeNumber:
     basis: str | None = None  # EXECUTION_RATE: the budget stage the sentence measures against
 
 
+@dataclass(slots=True)
+class NarrativeFact:
+    """A figure of a document's text as a fact (view ``narrative_facts``): what it is about
+    (``topic``: total, func, econ, three_public, org_running_cost, procurement, assets, project,
+    other; ``code``: the 功能/经济分类 code or the 三公 item), its ``measure`` (TOTAL, BASIC, PROJECT,
+    …; CHANGE_PCT, SHARE, EXECUTION_RATE for percentages; COUNT for counters) and the fiscal year it
+    is about. ``derived`` rows are not printed: last year's figure computed from a stated change
+    (this year − 增加额 / + 减少额, or equal where the text says 持平)."""
+
+    seq: int
+    number_seq: int | None  # the NarrativeNumber it comes from (None: a stated equality, no number)
+    fiscal_year: int | None
+    stage: str
+    topic: str
+    code: str | None
+    measure: str
+    yuan: Decimal | None
+    printed: str | None
+    unit: str
+    percent: Decimal | None
+    page_no: int
+    sentence: str
+    derived: bool = False
+
+
 @dataclass
 class TableFacts:
     """Everything recognized in the tables of one document."""

@@ -15,6 +15,7 @@ from pipelines.normalize.facts import (
     EconFact,
     Finding,
     FuncFact,
+    NarrativeFact,
     NarrativeNumber,
     RosterEntry,
     SummaryFact,
@@ -69,6 +70,12 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "doc_id": Str, "seq": pl.Int32, "page_no": pl.Int32, "section": Str, "subject": Str, "role": Str,
         "basis": Str, "value": pl.Decimal(18, 4), "value_raw": Str, "unit": Str, "amount_yuan": MONEY,
         "func_code": Str, "resolved_by": Str, "sentence": Str,
+    },
+    # every figure of a document's text as a fact (view narrative_facts); derived: computed from a stated change
+    "fact_narrative_fact": {
+        "doc_id": Str, "seq": pl.Int32, "number_seq": pl.Int32, "fiscal_year": pl.Int32, "stage": Str,
+        "topic": Str, "code": Str, "measure": Str, "amount_yuan": MONEY, "printed": Str, "unit": Str,
+        "percent": pl.Decimal(18, 4), "page_no": pl.Int32, "sentence": Str, "derived": pl.Boolean,
     },
     # 绩效目标 forms (pipelines/recognize/perf_forms/): one row per project, line item, indicator, 制度保障 row
     "fact_project": {
@@ -244,5 +251,20 @@ def narrative_frame(doc_id: str, numbers: Iterable[NarrativeNumber]) -> pl.DataF
                 "amount_yuan": n.yuan, "func_code": n.func_code, "resolved_by": n.resolved_by, "sentence": n.sentence,
             }
             for n in numbers
+        ),
+    )  # fmt: skip
+
+
+def narrative_fact_frame(doc_id: str, facts: Iterable[NarrativeFact]) -> pl.DataFrame:
+    return frame(
+        "fact_narrative_fact",
+        (
+            {
+                "doc_id": doc_id, "seq": f.seq, "number_seq": f.number_seq, "fiscal_year": f.fiscal_year,
+                "stage": f.stage, "topic": f.topic, "code": f.code, "measure": f.measure, "amount_yuan": _q(f.yuan),
+                "printed": f.printed, "unit": f.unit, "percent": f.percent, "page_no": f.page_no,
+                "sentence": f.sentence, "derived": f.derived,
+            }
+            for f in facts
         ),
     )  # fmt: skip

@@ -21,7 +21,7 @@ class RecognizedDocument:
 
     facts: TableFacts  # the tables' facts, of whichever family
     final: FinalReading | None = None  # a 决算's tables as read, for the identities that need their layout
-    narrative: NarrativeReading | None = None  # a 决算's 情况说明
+    narrative: NarrativeReading | None = None  # a 决算's 情况说明, a 预算's 编制说明 and 情况说明
     forms: list[ProjectForm] = field(default_factory=list)  # 绩效目标 forms
     form_errors: list[str] = field(default_factory=list)  # form recognizers that failed, and why
 
@@ -37,6 +37,6 @@ def recognize_document(doc: SourceDocument, info: DocumentInfo) -> RecognizedDoc
     if info.doc_kind in ("BUDGET", "PERF_FORM"):
         # a failing form recognizer must not cost the document its budget tables: it is reported
         out.forms = recognize_project_forms(doc, out.form_errors)
-    if info.doc_kind == "FINAL_ACCOUNT":
-        out.narrative = read_narrative(doc, out.facts)
+    if info.doc_kind in ("BUDGET", "FINAL_ACCOUNT"):
+        out.narrative = read_narrative(doc, out.facts, info.doc_kind, info.fiscal_year)
     return out

@@ -1,5 +1,10 @@
-"""The 情况说明 of a 部门决算: every number it states, with its sentence, and the 项-level
-年初预算 / 全年预算 it quotes beside the 决算 (DOMAIN.md §2.5 end, hazards P1, P2, P12).
+"""The text of a document: the 情况说明 of a 部门决算 and the 编制说明 / 其他相关情况说明 of a
+预算 (三公, 机关运行经费, 政府采购, 国有资产, 绩效): every number it states, with its sentence, and
+what it is about as a fact (``topics``). One reader for both kinds: only where the text part
+starts and how its numbered 科目 items are printed differ.
+
+A 决算's narrative also quotes the 项-level 年初预算 / 全年预算 beside the 决算 (DOMAIN.md §2.5
+end, hazards P1, P2, P12).
 
 Within a 决算 document the narrative is the only place with the budget per 项::
 
@@ -17,81 +22,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from pipelines.normalize.catalog import func_class_for_label
-from pipelines.normalize.facts import Amount, FuncFact, Lineage, NarrativeNumber, TableFacts
-from pipelines.normalize.textnorm import collapse, to_yuan
-from pipelines.read.model import SourceDocument, TextLine
+from pipelines.normalize.facts import Amount, FuncFact, Lineage, NarrativeFact, NarrativeNumber, TableFacts
+from pipelines.normalize.textnorm import to_yuan
+from pipelines.read.model import SourceDocument
+from pipelines.recognize.narrative.sections import Segment, budget_segments, narrative_segments
+from pipelines.recognize.narrative.topics import PercentClaim, SectionFacts, Subject, segment_facts
 from pipelines.recognize.rows import code_level
-
-# ---------------------------------------------------------------------------------------------
-# The narrative as text segments under their headings
-
-# 第三部分 …年度部门决算情况说明 (the words may wrap onto the next line), not 第二部分 …部门决算表;
-# 三、决算报表说明 in the 高等学校 format.
-_PART_START = re.compile(
-    r"^第[一二三四五六七八九十]+部分.*决算(?!表)|^[一二三四五六七八九十]+、决算(报表)?(情况)?说明$"
-)
-_PART_END = re.compile(r"^(第[一二三四五六七八九十]+部分|[一二三四五六七八九十]+、)\s*名词解释$")
-_HEADING = re.compile(r"^([一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)])")
-_PAGE_NUMBER = re.compile(r"^[-—]?\s*\d{1,3}\s*[-—]?$")
-_ASCII_WORD = re.compile(r"[A-Za-z0-9.%]")
-
-
-@dataclass
-class Segment:
-    heading: str
-    text: str = ""
-    pages: list[int] = field(default_factory=list)  # the page of every character of text
-
-    def add(self, line: str, page: int) -> None:
-        """Append a line: whitespace goes (line wraps and letter spacing), except between two
-        Latin words or numbers, where it separates them."""
-        for ch in line:
-            if ch.isspace():
-                if self.text and _ASCII_WORD.match(self.text[-1]) and not self.text.endswith(" "):
-                    self.text += " "
-                    self.pages.append(page)
-                continue
-            if self.text.endswith(" ") and not _ASCII_WORD.match(ch):
-                self.text, self.pages = self.text[:-1], self.pages[:-1]
-            self.text += ch
-            self.pages.append(page)
-        if self.text.endswith(" "):
-            self.text, self.pages = self.text[:-1], self.pages[:-1]
-
-
-def _is_heading(key: str) -> bool:
-    if not _HEADING.match(key) or len(key) > 45:
-        return False
-    return "。" not in key or key.endswith(("说明。", "情况。"))
-
-
-def narrative_segments(doc: SourceDocument) -> list[Segment]:
-    """The lines of the 情况说明 part (the last heading that opens it: the first one is in the
-    table of contents) up to 名词解释, grouped under their headings."""
-    lines = [i for i in doc.items() if isinstance(i, TextLine)]
-    last_on_page = {}
-    for i, line in enumerate(lines):
-        last_on_page[line.page_no] = i
-    start = max((i for i, ln in enumerate(lines) if _PART_START.search(collapse(ln.text))), default=None)
-    if start is None:
-        return []
-    segments = [Segment(heading=collapse(lines[start].text))]
-    for i in range(start + 1, len(lines)):
-        line = lines[i]
-        key = collapse(line.text)
-        if _PART_END.match(key):
-            break
-        if _PAGE_NUMBER.match(key) and last_on_page.get(line.page_no) == i:
-            continue  # the page number in the footer
-        if _is_heading(key):
-            segments.append(Segment(heading=key))
-            continue
-        segments[-1].add(line.text, line.page_no)
-    return [s for s in segments if s.text]
-
 
 # ---------------------------------------------------------------------------------------------
 # Numbers and what the sentence says they are
@@ -185,6 +124,19 @@ class CodeRow:
     final: Decimal | None  # TOTAL, stage FINAL, in 元
 
 
+def budget_code_rows(facts: TableFacts) -> dict[str, CodeRow]:
+    """The 功能分类 rows of a 预算's fund tables (一般公共预算 B5, 政府性基金 B6, 国有资本经营 B7),
+    and of its 支出总表 (B3) / 收入总表 (B2) for codes they do not print, with their TOTAL: what
+    the 编制说明's 科目 are resolved against."""
+    rows: dict[str, CodeRow] = {}
+    for table_type in ("B2", "B3", "B7", "B6", "B5"):  # the fund tables last: their amounts win
+        for f in reversed(facts.func):
+            printed = f.at.table_type == table_type and f.measure == "TOTAL" and f.source_kind == "TABLE"
+            if printed and (f.amount.yuan is not None or f.func_code not in rows):
+                rows[f.func_code] = CodeRow(f.func_code, f.func_name, f.amount.yuan)
+    return rows if any(r.final is not None for r in rows.values()) else {}
+
+
 def final_code_rows(facts: TableFacts) -> dict[str, CodeRow]:
     """The 功能分类 rows of the 一般公共预算 table (F5), else of the 财政拨款 table (F4: the 高等学校
     format has no F5 and its narrative discusses 财政拨款支出), else of the all-funds tables, with
@@ -200,7 +152,13 @@ def final_code_rows(facts: TableFacts) -> dict[str, CodeRow]:
 
 
 def resolve_item(
-    rows: dict[str, CodeRow], lei: str, kuan: str, xiang: str, final_yuan: Decimal | None
+    rows: dict[str, CodeRow],
+    lei: str,
+    kuan: str,
+    xiang: str,
+    final_yuan: Decimal | None,
+    precision: Decimal | None = None,
+    strict_kuan: bool = False,
 ) -> tuple[str | None, str | None]:
     """(code, how) for a 类/款/项 path as printed: by names under the 类 (the 款 name where it
     helps), else by the 决算 amount among the 项 of the 类. Names drift (其他国土资源事务支出 for
@@ -213,15 +171,23 @@ def resolve_item(
         r.code for r in rows.values() if len(r.code) == 5 and r.name == kuan and r.code in {u.code[:5] for u in under}
     ]
     by_name = [r for r in under if r.name == xiang]
+    if strict_kuan and kuan and not kuan_codes:
+        by_name = []  # 人大事务（款）一般行政管理事务（项） is not 2010402 because that name is printed elsewhere
     if len(by_name) > 1 and kuan_codes:
         by_name = [r for r in by_name if r.code[:5] in kuan_codes]
     if len(by_name) == 1:
         return by_name[0].code, "NAME"
+
+    def same(r: CodeRow) -> bool:  # at the narrative's printed precision, when it is not the table's
+        if precision is None or r.final is None:
+            return r.final == final_yuan
+        return (r.final / precision).quantize(Decimal(1), ROUND_HALF_UP) * precision == final_yuan
+
     if final_yuan is not None:
         pool = [r for r in under if r.code[:5] in kuan_codes] or under
-        by_amount = [r for r in pool if r.final == final_yuan]
+        by_amount = [r for r in pool if same(r)]
         if len(by_amount) != 1 and pool is not under:
-            by_amount = [r for r in under if r.final == final_yuan]
+            by_amount = [r for r in under if same(r)]
         if len(by_amount) == 1:
             return by_amount[0].code, "AMOUNT"
     return None, None
@@ -243,6 +209,9 @@ class NarrativeReading:
     totals: list[tuple[Segment, Quoted, str]] = field(default_factory=list)
     structure: list[tuple[Segment, list[Quoted]]] = field(default_factory=list)
     rows: dict[str, CodeRow] = field(default_factory=dict)
+    kind: str = "FINAL_ACCOUNT"
+    facts: list[NarrativeFact] = field(default_factory=list)  # every figure as a fact (narrative_facts)
+    claims: list[PercentClaim] = field(default_factory=list)  # stated percentages, for R-NARR-PCT
 
 
 @dataclass
@@ -268,24 +237,33 @@ def quoted_yuan(q: Quoted) -> Decimal | None:
     return None
 
 
-def read_narrative(doc: SourceDocument, facts: TableFacts) -> NarrativeReading:
-    rows = final_code_rows(facts)
-    out = NarrativeReading(rows=rows)
+def read_narrative(
+    doc: SourceDocument, facts: TableFacts, kind: str = "FINAL_ACCOUNT", fiscal_year: int | None = None
+) -> NarrativeReading:
+    """Every number of the document's text with its sentence and what it is about. A 决算's
+    情况说明 (``kind`` FINAL_ACCOUNT) also yields the 项 budgets it quotes; a 预算's 科目 items are
+    resolved against its B5/B3/B2 rows."""
+    budget = kind == "BUDGET"
+    rows = budget_code_rows(facts) if budget else final_code_rows(facts)
+    out = NarrativeReading(rows=rows, kind=kind)
     seq = 0
     items = out.items
     totals = out.totals
-    for seg in narrative_segments(doc):
+    found = SectionFacts()
+    for seg in budget_segments(doc) if budget else narrative_segments(doc):
         text = seg.text
-        spans = _item_spans(text)
+        spans = _budget_item_spans(text) if budget else _item_spans(text)
         skip = {m.start("no") for _, _, m in spans}
         skip |= {m.start("code") for _, _, m in spans if "code" in m.groupdict()}
         numbers = quoted_numbers(text, skip)
-        if "结构" in seg.heading:
+        if "结构" in seg.heading and not budget:
             out.structure.append((seg, numbers))
         seg_items: list[NarrativeItem] = []
         for start, end, m in spans:
             inside = [q for q in numbers if start <= q.start < end]
-            if "code" in m.groupdict():
+            if budget:
+                subject, code, how = _budget_item(m, inside, rows, seg.heading)
+            elif "code" in m.groupdict():
                 subject = f"{m.group('xiang')}（{m.group('code')}）"
                 code, how = (
                     (m.group("code"), "CODE") if m.group("code") in rows or len(m.group("code")) == 7 else (None, None)
@@ -297,6 +275,7 @@ def read_narrative(doc: SourceDocument, facts: TableFacts) -> NarrativeReading:
             seg_items.append(NarrativeItem(subject, code, how, inside, text[start:end], seg.pages[start]))
         items += seg_items
         first_item = spans[0][0] if spans else len(text)
+        seqs: list[int] = []
         for q in numbers:
             owner = next((k for k, (s, e, _) in enumerate(spans) if s <= q.start < e), None)
             if owner is not None:
@@ -304,9 +283,10 @@ def read_narrative(doc: SourceDocument, facts: TableFacts) -> NarrativeReading:
                 subject, code, how = item.subject, item.code, item.how
             else:
                 subject, code, how = _subject_of(seg, q, first_item), None, None
-                if subject == "GPB_TOTAL":
+                if subject == "GPB_TOTAL" and not budget:
                     totals.append((seg, q, subject))
             seq += 1
+            seqs.append(seq)
             out.numbers.append(
                 NarrativeNumber(
                     seq=seq, section=seg.heading, subject=subject, role=q.role, value=q.value, unit=q.unit,
@@ -314,11 +294,82 @@ def read_narrative(doc: SourceDocument, facts: TableFacts) -> NarrativeReading:
                     sentence=_sentence(text, q.start, q.end), page_no=seg.pages[q.start], basis=q.basis,
                 )
             )  # fmt: skip
-    for item in items:
-        for q in item.quoted:
-            if q.role in ("BUDGET_INITIAL", "BUDGET_ADJUSTED") and item.code and quoted_yuan(q) is not None:
-                out.budget_facts.append(_budget_fact(item, q, rows))
+        item_subjects: list[tuple[int, int, Subject | None]] = [
+            (s, e, ("func", it.code, "TOTAL")) for (s, e, _), it in zip(spans, seg_items, strict=True)
+        ]
+        segment_facts(
+            found, f"{seg.part} {seg.heading}", text, numbers, seqs, item_subjects, seg.pages,
+            _budget_stage if budget else _final_stage, fiscal_year, _sentence,
+        )  # fmt: skip
+    out.facts, out.claims = found.facts, found.claims
+    if not budget:
+        for item in items:
+            for q in item.quoted:
+                if q.role in ("BUDGET_INITIAL", "BUDGET_ADJUSTED") and item.code and quoted_yuan(q) is not None:
+                    out.budget_facts.append(_budget_fact(item, q, rows))
     return out
+
+
+def _budget_stage(q: Quoted) -> str:
+    return "BUDGET_INITIAL"
+
+
+def _final_stage(q: Quoted) -> str:
+    return q.role if q.role in ("BUDGET_INITIAL", "BUDGET_ADJUSTED", "FINAL") else "FINAL"
+
+
+# A 预算's numbered 科目 items: ``1、“教师进修”科目3845.19万元`` (a 项 name in quotes),
+# ``1.“一般公共服务支出（类）财政事务（款）行政运行（项）”1,623.18万元`` or, under a （一）…（类）
+# heading, ``1．党委办公厅（室）及相关机构事务（款）行政运行（项）支出9370.12万元``.
+_BUDGET_ITEM = re.compile(
+    r"(?:^|(?<=[。：；]))[（(]?(?P<no>\d{1,2})(?:[、.．]|[）)])\s*(?P<body>“[^”]{2,80}”(?:科目)?|"
+    r"(?:[^，。；：“”]{2,30}?[（(]类[）)])?[^，。；：“”]{1,40}?[（(]款[）)][^，。；：“”]{1,40}?[（(]项[）)])"
+)
+_PATH = re.compile(
+    r"^(?:(?P<lei>.{2,30}?)[（(]类[）)])?(?:(?P<kuan>.{1,40}?)[（(]款[）)])?(?P<xiang>.{1,40}?)(?:[（(]项[）)])?$"
+)
+
+
+def _budget_item_spans(text: str) -> list[tuple[int, int, re.Match]]:
+    """An item runs to its next one, but not past the sentence of its first amount: text printed
+    after a list (a page printed twice) is not the last item's."""
+    matches = list(_BUDGET_ITEM.finditer(text))
+    spans = []
+    for k, m in enumerate(matches):
+        end = matches[k + 1].start() if k + 1 < len(matches) else len(text)
+        amount = _NUMBER.search(text, m.end(), end)
+        stop = text.find("。", amount.end() if amount else m.end(), end)
+        spans.append((m.start(), end if stop < 0 else stop + 1, m))
+    return spans
+
+
+def _budget_item(
+    m: re.Match, inside: list[Quoted], rows: dict[str, CodeRow], heading: str
+) -> tuple[str, str | None, str | None]:
+    """(subject as printed, code, how) of a 预算 科目 item: by its names (the 类 may be the
+    heading's), else by its amount at the narrative's printed precision among the 项 rows."""
+    body = m.group("body").strip("“”").removesuffix("科目").strip("“”")
+    parts = body.split("-")
+    path = _PATH.match("（类）".join(parts[:1]) + "（类）" + "（款）".join(parts[1:]) if len(parts) == 3 else body)
+    money = next((q for q in inside if q.unit in (WAN, "元")), None)
+    amount = quoted_yuan(money) if money else None
+    precision = None
+    if money is not None:
+        places = len(money.raw.split(".")[1]) if "." in money.raw else 0
+        precision = Decimal(1).scaleb(-places) * (Decimal(10000) if money.unit == WAN else Decimal(1))
+    if not rows or path is None:
+        return body, None, None
+    lei = path.group("lei") or re.sub(r"^[（(][一二三四五六七八九十]+[）)]|[（(]类[）)]$", "", heading)
+    xiang = path.group("xiang")
+    if path.group("kuan") is None and path.group("lei") is None:
+        named = [r for r in rows.values() if r.name == xiang]
+        if len(named) > 1:
+            named = [r for r in named if len(r.code) == 7] or named
+        if len(named) == 1:
+            return body, named[0].code, "NAME"
+        lei = ""
+    code, how = resolve_item(rows, lei, path.group("kuan") or "", xiang, amount, precision, strict_kuan=True)
+    return body, code, how
 
 
 def _item_spans(text: str) -> list[tuple[int, int, re.Match]]:

@@ -7,7 +7,10 @@ rule family (``catalogue`` lists every rule with its id, what it compares and it
 - ``three_public``: R-3P-SUM, R-PERS and the 经济分类 hierarchy (三公 and personnel)
 - ``completeness``: R-TABLES (the tables a document lists are printed)
 - ``projects``: R-PROJ (绩效目标 forms)
-- ``narrative``: R-NARR (the 情况说明 against the tables)
+- ``narrative``: R-NARR (a 决算's 情况说明 against the tables)
+- ``budget_narrative``: R-NARR-TOTAL, -SPLIT, -FUNC, -3P, -ORG, -PCT (a 预算's text against its tables)
+- ``econ_three_public``: R-ECON-3P, R-ORG-PUBLIC (经济分类 vs “三公”经费 table)
+- ``unit_name``: R-UNIT (the unit named alike on cover, table headers and text)
 - ``text``: R-TEXT (template residue, wrong years)
 - ``codes``: R-CODE (a printed code's name against the code catalogue of its year)
 """
@@ -20,9 +23,11 @@ from pipelines.normalize.facts import DocumentInfo, Finding, SummaryFact, TableF
 from pipelines.read.model import SourceDocument
 from pipelines.recognize.document import RecognizedDocument
 from pipelines.recognize.final.tables import FinalReading
+from pipelines.validate.rules.budget_narrative import budget_narrative_findings, purpose_checks
 from pipelines.validate.rules.codes import code_name_findings
-from pipelines.validate.rules.completeness import listed_tables_printed
+from pipelines.validate.rules.completeness import listed_tables_printed, required_budget_tables
 from pipelines.validate.rules.cross_table import check_cross_tables
+from pipelines.validate.rules.econ_three_public import econ_three_public_checks, org_running_cost_checks
 from pipelines.validate.rules.narrative import narrative_findings
 from pipelines.validate.rules.projects import form_findings
 from pipelines.validate.rules.rows import check_hierarchy, check_rows
@@ -34,6 +39,7 @@ from pipelines.validate.rules.three_public import (
     three_public_identities,
 )
 from pipelines.validate.rules.totals import balance_identities, check_balance, check_carry, check_table_totals
+from pipelines.validate.rules.unit_name import unit_name_checks
 
 
 def table_identities(facts: TableFacts) -> list[Finding]:
@@ -86,7 +92,15 @@ def document_findings(doc: SourceDocument, info: DocumentInfo, recognized: Recog
         findings += final_table_findings(recognized.final)
     if info.doc_kind in ("BUDGET", "PERF_FORM"):
         findings += form_findings(recognized.forms, recognized.form_errors, recognized.facts, info.doc_kind)
-    if recognized.narrative is not None:
+    if recognized.narrative is not None and info.doc_kind == "FINAL_ACCOUNT":
         findings += narrative_findings(recognized.narrative, recognized.facts)
         findings += placeholder_checks(doc, info.fiscal_year)
+        findings += purpose_checks(recognized.narrative.items)
+    if info.doc_kind == "BUDGET":
+        if recognized.narrative is not None:
+            findings += budget_narrative_findings(recognized.narrative, recognized.facts, info.fiscal_year)
+        findings += econ_three_public_checks(recognized.facts)
+        findings += org_running_cost_checks(recognized.facts)
+        findings += required_budget_tables(recognized.facts.tables)
+        findings += unit_name_checks(doc, info.unit_name)
     return findings

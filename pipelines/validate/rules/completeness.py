@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.normalize.facts import (
-    Finding,
-)
+from pipelines.normalize.facts import Finding, TableInstance
 from pipelines.normalize.textnorm import collapse
 from pipelines.recognize.tables import LogicalTable
 
@@ -29,6 +27,46 @@ def listed_tables_printed(tables: list[LogicalTable]) -> list[Finding]:
                 diff=None, tolerance=None,
                 message=f"{kind} '{collapse(entry.title)}' is listed on p.{entry.page_start} "
                 + ("and printed" if ok else "but not printed in the document"),
+            )
+        )  # fmt: skip
+    return out
+
+
+# A 预算's required tables (DOMAIN.md §1.2): the eight of the national set, B7 (国有资本经营) in the
+# newer nine-table templates only, so it is required where the document's contents list it.
+BUDGET_REQUIRED = ("B1", "B2", "B3", "B4", "B5", "B6", "B8", "B9")
+_NAMES = {
+    "B1": "收支总表", "B2": "收入总表", "B3": "支出总表", "B4": "财政拨款收支总表", "B5": "一般公共预算支出表",
+    "B6": "政府性基金预算支出表", "B7": "国有资本经营预算支出表", "B8": "一般公共预算基本支出表",
+    "B9": "“三公”经费支出表",
+}  # fmt: skip
+
+
+def required_budget_tables(tables: list[TableInstance]) -> list[Finding]:
+    """R-TABLES for a 预算 with its tables (a narrative-only companion file has none): each
+    required table printed, and an empty one with its explanation (没有数据的表格应当列出空表并说明)."""
+    present = {t.table_type: t for t in tables if t.table_type.startswith("B")}
+    if len(present) < 3:
+        return []
+    out = []
+    for kind in BUDGET_REQUIRED:
+        t = present.get(kind)
+        if t is None:
+            out.append(
+                Finding(
+                    "R-TABLES", "FAIL", "warning", kind, None, _NAMES[kind], None, None, None, None,
+                    f"required table {kind} {_NAMES[kind]} was not found in the document",
+                )
+            )  # fmt: skip
+    for kind, t in sorted(present.items()):
+        explained = not t.is_empty or bool(t.empty_note)
+        out.append(
+            Finding(
+                "R-TABLES", "PASS" if explained else "FAIL", "info" if explained else "warning", kind, t.page_start,
+                f"{_NAMES.get(kind, kind)} present", None, None, None, None,
+                f"{kind} '{collapse(t.title)}' printed on p.{t.page_start}"
+                + (f", empty: {t.empty_note}" if t.is_empty and t.empty_note else "")
+                + (", empty without an explanation" if not explained else ""),
             )
         )  # fmt: skip
     return out

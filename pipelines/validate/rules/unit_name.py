@@ -1,0 +1,42 @@
+"""R-UNIT: the unit is named the same on the cover, in the table headers and in the text
+(GovBudgetChecker R006: ``封面含‘普陀区’，而总表表头为‘上海市规划和自然资源局’``)."""
+
+from __future__ import annotations
+
+import re
+
+from pipelines.normalize.facts import Finding
+from pipelines.normalize.textnorm import collapse
+from pipelines.read.model import SourceDocument, TextLine
+
+# 编制部门：上海市普陀区财政局 单位：元 — the label of a table header or cover naming the unit
+_NAMED = re.compile(
+    r"(编制部门|编制单位|预算单位|部门名称|单位名称|预算主管部门|填报单位|公开单位)[：:]\s*(?P<name>[^\s：:，,（(]{4,40})"
+)
+_NOT_A_NAME = re.compile(r"^(元|万元|单位|盖章)|XX|××")
+
+
+def unit_name_checks(doc: SourceDocument, unit_name: str | None) -> list[Finding]:
+    """One finding per distinct name printed beside a header label: PASS when it is the cover's."""
+    if not unit_name:
+        return []
+    cover = collapse(unit_name)
+    first_page: dict[str, int] = {}
+    for line in (i for i in doc.items() if isinstance(i, TextLine)):
+        for m in _NAMED.finditer(line.text):
+            name = collapse(m.group("name"))
+            name = re.sub(r"(单位|金额单位)$", "", name)
+            if _NOT_A_NAME.search(name) or len(name) < 4:
+                continue
+            first_page.setdefault(name, line.page_no)
+    out = []
+    for name, page in first_page.items():
+        ok = name == cover
+        out.append(
+            Finding(
+                "R-UNIT", "PASS" if ok else "FAIL", "info" if ok else "warning", None, page, f"unit name '{name}'",
+                None, None, None, None,
+                f"unit named '{name}' on p.{page}" + ("" if ok else f", the cover names '{cover}'"),
+            )
+        )  # fmt: skip
+    return out

@@ -29,7 +29,6 @@ VIEW_TABLE = {
     "func_amounts": "fact_func_amount", "func_canonical": "fact_func_amount", "econ_amounts": "fact_econ_amount",
     "three_public": "fact_three_public", "quality_findings": "fact_check", "projects": "fact_project",
     "project_line_items": "fact_project_line_item", "indicators": "fact_indicator",
-    "narrative_facts": "fact_narrative_fact",
 }  # fmt: skip
 DOCUMENT_FIELDS = {"unit_name", "fiscal_year", "doc_kind", "scope"}
 

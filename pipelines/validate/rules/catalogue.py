@@ -104,6 +104,83 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "R-TEXT", "text", "template residue (XX) and part headings or 截至 dates naming another year", "none", "warning"
     ),
+    Rule(
+        "R-NARR-TOTAL",
+        "budget_narrative",
+        "a 预算's headline figures of the text (支出总额, 收入, 财政拨款, 基本支出, 项目支出, 人员/公用经费 …) against the table cells that print them",
+        "half a unit of the printed figure (282.06 万元 → ±50 元)",
+        "error",
+    ),
+    Rule(
+        "R-NARR-SPLIT",
+        "budget_narrative",
+        "the text's 基本支出 + 项目支出 against the total it splits",
+        "Σ of the half units",
+        "error",
+    ),
+    Rule(
+        "R-NARR-FUNC",
+        "budget_narrative",
+        "each 科目 a 预算's text names (by name or code) against its row in the function tables",
+        "half a unit of the printed figure (282.06 万元 → ±50 元)",
+        "error",
+    ),
+    Rule(
+        "R-NARR-3P",
+        "budget_narrative",
+        "the “三公”经费 and each part a 预算's text states against the 三公 table",
+        "half a unit of the printed figure (282.06 万元 → ±50 元)",
+        "error",
+    ),
+    Rule(
+        "R-NARR-ORG",
+        "budget_narrative",
+        "the 机关运行经费 a 预算's text states against the 三公 / 机关运行经费 table",
+        "half a unit of the printed figure (282.06 万元 → ±50 元)",
+        "error",
+    ),
+    Rule(
+        "R-NARR-PCT",
+        "budget_narrative",
+        "a stated 增长/下降 x% or 占 x% against the numbers it is computed from",
+        "half a unit of the percentage, widened by the amounts' rounding",
+        "error",
+    ),
+    Rule(
+        "R-NARR-PURPOSE",
+        "budget_narrative",
+        "a 科目 described in the text with the purpose of another (住房公积金 explained as 医疗)",
+        "none",
+        "warning",
+    ),
+    Rule(
+        "R-ECON-3P",
+        "econ_three_public",
+        "经济分类 (基本支出) against the 三公 table: 30217 ↔ 公务接待费, 30231 ↔ 公务用车运行维护费, 30913/31013 ↔ 公务用车购置费, 30212 ↔ 因公出国（境）费",
+        "50 元 (the 三公 table's 万元 rounding)",
+        "warning",
+    ),
+    Rule(
+        "R-ORG-PUBLIC",
+        "econ_three_public",
+        "机关运行经费 of the 三公 table against 公用经费 of the 基本支出 table (it cannot exceed it)",
+        "50 元",
+        "warning",
+    ),
+    Rule(
+        "R-UNIT",
+        "unit_name",
+        "the unit named beside a header label (编制部门：, 预算单位： …) against the cover's",
+        "exact, whitespace removed",
+        "warning",
+    ),
+    Rule(
+        "R-CODE",
+        "codes",
+        "a printed 功能分类 / 经济分类 code's name against the code catalogue for its year",
+        "names compared after whitespace and bracket normalization",
+        "warning",
+    ),
 )
 
 BY_ID: dict[str, Rule] = {r.rule_id: r for r in RULES}

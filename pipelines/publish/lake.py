@@ -248,7 +248,22 @@ class Lake:
                 f"{doc['doc_id']}|{doc.get('parser_version')}|{doc.get('parsed_at')}|{doc.get('status')}|"
                 f"{doc.get('source_file')}".encode()
             )
+        # What derives the published tables from the documents (units, canonical documents, the
+        # alias file) is part of what the warehouse was built from.
+        h.update(derivation_fingerprint().encode())
         # The registry decides which version of a file is current; its sizes and mtimes do not.
         for key, e in sorted(self.registry().items()):
             h.update(f"{key}|{e.sha256}|{e.registered_at}".encode())
         return h.hexdigest()[:16]
+
+
+_DERIVATION_SOURCES = ("combine.py", "units.py", "canonical.py", "versions.py")
+
+
+def derivation_fingerprint() -> str:
+    """A hash of the code and data that derive the combined tables from the documents' results."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in [here / name for name in _DERIVATION_SOURCES] + [here.parents[1] / "data" / "unit_aliases.csv"]:
+        h.update(path.read_bytes() if path.exists() else b"-")
+    return h.hexdigest()[:16]

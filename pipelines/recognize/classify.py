@@ -14,9 +14,7 @@ _UNIT_LABEL = re.compile(
     r"(预算主管部门|预算单位|主管部门|部门名称|单位名称|申报单位名称|填报单位|编制部门|编制单位|部门)[:：]"
     r"(?:\d{6,}\s*)?(?P<name>[^\s:：]{2,40}?)(?=单位[:：]|金额单位|$|\s)"
 )
-_COVER_TITLE = re.compile(
-    r"^(?P<unit>.*?)(?P<year>20\d\d)?年?度?(?P<scope>部门|单位)(?:综合|整体)?(?P<kind>预算|决算)"
-)
+_COVER_TITLE = re.compile(r"^(?P<unit>.*?)(?P<year>20\d\d)?年?度?(?P<scope>部门|单位)(?:综合|整体)?(?P<kind>预算|决算)")
 _TEMPLATE = re.compile(r"XX|ＸＸ|××局")
 _DECOR = re.compile(
     r"(\d{4}年度?|年度|部门预算公开|部门预算|单位预算|部门决算|单位决算|预算公开|公开表格?|公开文件|公开报表|预算|决算)+$"

@@ -1,4 +1,4 @@
-"""The ``budgetwh`` command (ANALYST-INTERFACE.md): ingest, query, report, ui, samples."""
+"""The ``budgetwh`` command (ANALYST-INTERFACE.md): ingest, query, report, export, profile, ui, samples."""
 
 from __future__ import annotations
 
@@ -82,6 +82,27 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from pipelines.publish.export import export
+    from pipelines.publish.warehouse import PUBLIC_VIEWS
+
+    warehouse = Path(args.warehouse or default_warehouse())
+    targets = list(PUBLIC_VIEWS) if args.all else [args.target]
+    if not args.all and not args.target:
+        print("Name a view or a query, or give --all.", file=sys.stderr)
+        return 2
+    try:
+        paths = export(warehouse, targets, args.format, Path(args.out) if args.out else None)
+    except (FileNotFoundError, ValueError, duckdb.Error) as exc:
+        print(f"Export failed: {exc}", file=sys.stderr)
+        return 2
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     warehouse = Path(args.warehouse or default_warehouse()).resolve()
     _prepare_dagster_home(warehouse)
@@ -137,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--warehouse", help=wh_help)
     s.add_argument("--all", action="store_true", help="list passing checks too")
     s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("export", help="a view, every view (--all) or a query to Parquet, CSV or XLSX")
+    s.add_argument("target", nargs="?", help="a view name (func_canonical) or a SELECT query")
+    s.add_argument("--all", action="store_true", help="every public view")
+    s.add_argument("--format", choices=("parquet", "csv", "xlsx"), default="parquet")
+    s.add_argument("--out", help="file (or folder for --all with parquet/csv); default: <view>.<format>")
+    s.add_argument("--warehouse", help=wh_help)
+    s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("ui", help="start the Dagster UI over the same warehouse")
     s.add_argument("--warehouse", help=wh_help)

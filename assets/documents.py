@@ -12,6 +12,7 @@ import dagster as dg
 
 from assets.resources import WarehouseResource
 from pipelines.run.pool import default_workers, parse_entries
+from pipelines.run.progress import ParseProgress
 from pipelines.validate.expectations import preload_quality_engine
 
 documents_partitions = dg.DynamicPartitionsDefinition(name="documents")
@@ -65,8 +66,10 @@ def source_documents(context: dg.AssetExecutionContext, config: ParseConfig, war
     workers = config.workers or default_workers()
     started = time.perf_counter()
     parsed_n = skipped_n = 0
+    progress = ParseProgress(len(entries), sum(e.size for e in entries), context.log.info)
     for outcome in parse_entries(lake, entries, workers, while_parsing=preload_quality_engine):
         entry, doc = outcome.entry, outcome.document
+        progress.advance(pages=doc.get("page_count") or 0, size=entry.size, parsed=outcome.parsed_status is not None)
         if outcome.parsed_status is None:
             skipped_n += 1
             state = "duplicate" if doc.get("duplicate_of") else "unchanged"

@@ -41,7 +41,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     result = None if args.full_run else ingest_if_nothing_new(paths, warehouse)
     if result is None:  # there is work: the Dagster job runs
         from assets.runner import run_ingest
+        from pipelines.run.progress import show_on_terminal
 
+        show_on_terminal(sys.stdout)
         _prepare_dagster_home(warehouse)
         result = run_ingest(paths, warehouse, workers=args.workers)
     print(result.summary())

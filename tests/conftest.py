@@ -74,6 +74,9 @@ def corpus_warehouse(tmp_path_factory) -> Path:
 
     if not CORPUS.is_dir() or not SEEDS.is_dir():
         pytest.skip(f"the real documents are not here ({SHARED} is absent)")
+    reuse = os.environ.get("BUDGETWH_TEST_CORPUS_WAREHOUSE")  # while iterating: a warehouse built the same way
+    if reuse and Path(reuse).exists():
+        return Path(reuse)
     tmp = tmp_path_factory.mktemp("corpus_wh")
     warehouse = tmp / "wh" / "warehouse.duckdb"
     env = {**os.environ, "DAGSTER_HOME": str(tmp / "dagster_home"), "BUDGETWH_WAREHOUSE": str(warehouse)}

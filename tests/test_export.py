@@ -78,7 +78,7 @@ def test_xlsx_has_a_sheet_per_view_with_real_values(corpus_warehouse, tmp_path):
     ]  # fmt: skip
     assert len(matches) == 1
     cell = matches[0][col["amount_yuan"]]
-    assert isinstance(cell.value, float) and Decimal(str(cell.value)) == CZJ_AMOUNT
+    assert isinstance(cell.value, (int, float)) and Decimal(str(cell.value)) == CZJ_AMOUNT  # a number, not text
     assert cell.number_format == "0.00"
     _, n = run_query(corpus_warehouse, "select count(*) from func_canonical")
     assert sheet.max_row == n[0][0] + 2

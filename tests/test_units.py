@@ -41,11 +41,11 @@ def test_jiangsu_units_give_2017_to_2019_series_under_one_key(corpus_warehouse):
         )  # fmt: skip
     series = rows(
         corpus_warehouse,
-        "select unit_key, list(distinct fiscal_year order by fiscal_year) years, count(distinct doc_id) docs "
+        "select unit_key, list(distinct fiscal_year order by fiscal_year) AS series_years, count(distinct doc_id) docs "
         "from func_canonical where measure = 'TOTAL' and func_level = 1 and fund_scope = 'ALL' "
         "and unit_key in (select unit_key from units where region = '江苏省') group by unit_key",
     )
-    years = {r["unit_key"]: r["years"] for r in series}
+    years = {r["unit_key"]: r["series_years"] for r in series}
     assert years[by_name["江苏省人大常委会办公厅"]["unit_key"]] == [2017, 2018, 2019]
     assert years[by_name["江苏省政协办公厅"]["unit_key"]] == [2017, 2018, 2019]
     # every fact view carries the key, and a unit's documents all share it

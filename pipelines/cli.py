@@ -105,6 +105,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_profile(args: argparse.Namespace) -> int:
+    from pipelines.publish.profile import UnitNotFound, profile_html
+
+    warehouse = Path(args.warehouse or default_warehouse())
+    try:
+        unit, page = profile_html(warehouse, args.unit)
+    except (FileNotFoundError, UnitNotFound) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    out = Path(args.out or f"profile-{unit['unit_key']}.html")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    print(f"wrote {out} ({unit['unit_name']}, {unit['unit_key']})")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     warehouse = Path(args.warehouse or default_warehouse()).resolve()
     _prepare_dagster_home(warehouse)
@@ -168,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="file (or folder for --all with parquet/csv); default: <view>.<format>")
     s.add_argument("--warehouse", help=wh_help)
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("profile", help="a self-contained HTML page about one unit (charts, findings)")
+    s.add_argument("unit", help="unit_key or a name of the unit")
+    s.add_argument("--out", help="HTML file (default: profile-<unit_key>.html)")
+    s.add_argument("--warehouse", help=wh_help)
+    s.set_defaults(func=cmd_profile)
 
     s = sub.add_parser("ui", help="start the Dagster UI over the same warehouse")
     s.add_argument("--warehouse", help=wh_help)

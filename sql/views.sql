@@ -25,7 +25,8 @@ FROM fact_func_amount f JOIN loaded_documents d USING (doc_id);
 
 -- One amount per unit, year, kind, scope, stage, fund scope, code and measure: the preferred table
 -- (支出总表 B3/F3, then the fund-scope tables B5/F5, then 收入总表 B2/F2), printed tables before
--- narrative quotes, so that sums never double count. Where two documents are the same unit, year,
+-- narrative quotes, so that sums never double count (ties broken by page, line and amount, so a
+-- rebuild picks the same cell). Where two documents are the same unit, year,
 -- kind and scope, every row comes from one of them: the later publication (canonical_doc_id,
 -- pipelines/publish/canonical.py).
 CREATE OR REPLACE VIEW canonical_documents AS
@@ -41,7 +42,7 @@ QUALIFY row_number() OVER (
            CASE f.source_kind WHEN 'TABLE' THEN 0 ELSE 1 END,
            CASE f.table_type WHEN 'B3' THEN 1 WHEN 'F3' THEN 1 WHEN 'B5' THEN 2 WHEN 'F5' THEN 2
                              WHEN 'B2' THEN 3 WHEN 'F2' THEN 3 WHEN 'B4' THEN 4 WHEN 'F4' THEN 4 ELSE 9 END,
-           f.doc_id, f.page_no) = 1;
+           f.doc_id, f.page_no, f.line_no, f.amount_yuan) = 1;
 
 -- 基本支出 by economic classification. Where a document prints it twice (一般公共预算 and 财政拨款
 -- versions, Jiangsu), the 一般公共预算 table is shown.
@@ -85,7 +86,7 @@ WITH budget AS (
                     CASE f.table_type WHEN 'B3' THEN 1 WHEN 'F3' THEN 1 WHEN 'B5' THEN 2 WHEN 'F5' THEN 2
                                       WHEN 'B2' THEN 3 WHEN 'F2' THEN 3 WHEN 'B4' THEN 4 WHEN 'F4' THEN 4
                                       ELSE 9 END,
-                    f.doc_id, f.page_no) AS pick
+                    f.doc_id, f.page_no, f.line_no, f.amount_yuan) AS pick
   FROM fact_func_amount f JOIN canonical_documents d USING (doc_id)
   WHERE f.measure = 'TOTAL' AND f.stage IN ('BUDGET_INITIAL', 'BUDGET_ADJUSTED')
     AND f.amount_yuan IS NOT NULL AND d.doc_kind IN ('BUDGET', 'FINAL_ACCOUNT')
@@ -97,7 +98,7 @@ final AS (
            ORDER BY CASE d.scope WHEN '部门' THEN 0 ELSE 1 END,
                     CASE f.table_type WHEN 'F3' THEN 1 WHEN 'F5' THEN 2 WHEN 'F2' THEN 3 WHEN 'F4' THEN 4
                                       ELSE 9 END,
-                    f.doc_id, f.page_no) AS pick
+                    f.doc_id, f.page_no, f.line_no, f.amount_yuan) AS pick
   FROM fact_func_amount f JOIN canonical_documents d USING (doc_id)
   WHERE f.measure = 'TOTAL' AND f.stage = 'FINAL' AND f.source_kind = 'TABLE'
     AND f.amount_yuan IS NOT NULL AND d.doc_kind = 'FINAL_ACCOUNT'

@@ -261,9 +261,12 @@ _DERIVATION_SOURCES = ("combine.py", "units.py", "canonical.py", "versions.py")
 
 
 def derivation_fingerprint() -> str:
-    """A hash of the code and data that derive the combined tables from the documents' results."""
+    """A hash of the code and data that derive the combined tables (and the warehouse's SQL) from the
+    documents' results: a change to any of them makes the next run publish again."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for path in [here / name for name in _DERIVATION_SOURCES] + [here.parents[1] / "data" / "unit_aliases.csv"]:
+    root = here.parents[1]
+    extra = [root / "data" / "unit_aliases.csv", root / "sql" / "tables.sql", root / "sql" / "views.sql"]
+    for path in [here / name for name in _DERIVATION_SOURCES] + extra:
         h.update(path.read_bytes() if path.exists() else b"-")
     return h.hexdigest()[:16]

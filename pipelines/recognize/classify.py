@@ -78,6 +78,8 @@ def _year_from_filename(path: Path) -> int | None:
     return 2000 + int(m.group(1)) if m else None
 
 
+_ORGANIZATION_END = r"(?:厅|局|委|委员会|院|办|办公室|处|部|会|中心|学校|大学|学院|馆|所|站|队|室)"
+
 _UNIT_CELL_LABELS = {"申报单位名称", "预算单位", "单位名称", "填报单位", "预算单位名称", "主管部门"}
 
 
@@ -173,6 +175,12 @@ def classify_document(doc: SourceDocument) -> DocumentInfo:
         m = re.match(r"^(?P<u>[\u4e00-\u9fff（）()]+?)(?:\d|年|部门|单位|预算|决算)", stem)
         if m:
             unit = m.group("u")
+    if unit is None and kind in ("BUDGET", "FINAL_ACCOUNT"):
+        # A tables-only file named by year alone (2017年度部门预算公开表.pdf) in a folder named after its
+        # unit: the folder's name, when it reads as an organization's name.
+        folder = doc.path.parent.name
+        if re.fullmatch(r"[\u4e00-\u9fff（）()]{3,40}" + _ORGANIZATION_END, folder):
+            unit = folder
     return DocumentInfo(
         doc_kind=kind,
         scope=scope,

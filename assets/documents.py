@@ -13,6 +13,7 @@ import dagster as dg
 from assets.resources import WarehouseResource
 from pipelines.run.limits import current_budget
 from pipelines.run.pool import default_workers, parse_entries
+from pipelines.run.progress import ParseProgress
 from pipelines.validate.expectations import preload_quality_engine
 
 documents_partitions = dg.DynamicPartitionsDefinition(name="documents")
@@ -72,6 +73,7 @@ def source_documents(context: dg.AssetExecutionContext, config: ParseConfig, war
     workers = config.workers or default_workers()
     started = time.perf_counter()
     parsed_n = skipped_n = 0
+    progress = ParseProgress(len(entries), sum(e.size for e in entries), context.log.info)
     budget = current_budget(
         None if config.doc_timeout_s < 0 else config.doc_timeout_s,
         None if config.doc_memory_mb < 0 else config.doc_memory_mb,
@@ -85,6 +87,7 @@ def source_documents(context: dg.AssetExecutionContext, config: ParseConfig, war
         scheduler=config.dask_scheduler or None,
     ):
         entry, doc = outcome.entry, outcome.document
+        progress.advance(pages=doc.get("page_count") or 0, size=entry.size, parsed=outcome.parsed_status is not None)
         if outcome.parsed_status is None:
             skipped_n += 1
             state = "duplicate" if doc.get("duplicate_of") else "unchanged"

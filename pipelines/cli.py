@@ -1,4 +1,4 @@
-"""The ``budgetwh`` command (ANALYST-INTERFACE.md): ingest, query, report, ui, samples."""
+"""The ``budgetwh`` command (ANALYST-INTERFACE.md): ingest, query, report, export, profile, ui, samples."""
 
 from __future__ import annotations
 
@@ -46,7 +46,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     result = None if args.full_run else ingest_if_nothing_new(paths, warehouse)
     if result is None:  # there is work: the Dagster job runs
         from assets.runner import run_ingest
+        from pipelines.run.progress import show_on_terminal
 
+        show_on_terminal(sys.stdout)
         _prepare_dagster_home(warehouse)
         result = run_ingest(paths, warehouse, workers=args.workers)
     print(result.summary())
@@ -84,6 +86,43 @@ def cmd_report(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from pipelines.publish.export import export
+    from pipelines.publish.warehouse import PUBLIC_VIEWS
+
+    warehouse = Path(args.warehouse or default_warehouse())
+    targets = list(PUBLIC_VIEWS) if args.all else [args.target]
+    if not args.all and not args.target:
+        print("Name a view or a query, or give --all.", file=sys.stderr)
+        return 2
+    try:
+        paths = export(warehouse, targets, args.format, Path(args.out) if args.out else None)
+    except (FileNotFoundError, ValueError, duckdb.Error) as exc:
+        print(f"Export failed: {exc}", file=sys.stderr)
+        return 2
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from pipelines.publish.profile import UnitNotFound, profile_html
+
+    warehouse = Path(args.warehouse or default_warehouse())
+    try:
+        unit, page = profile_html(warehouse, args.unit)
+    except (FileNotFoundError, UnitNotFound) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    out = Path(args.out or f"profile-{unit['unit_key']}.html")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    print(f"wrote {out} ({unit['unit_name']}, {unit['unit_key']})")
     return 0
 
 
@@ -150,6 +189,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--warehouse", help=wh_help)
     s.add_argument("--all", action="store_true", help="list passing checks too")
     s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("export", help="a view, every view (--all) or a query to Parquet, CSV or XLSX")
+    s.add_argument("target", nargs="?", help="a view name (func_canonical) or a SELECT query")
+    s.add_argument("--all", action="store_true", help="every public view")
+    s.add_argument("--format", choices=("parquet", "csv", "xlsx"), default="parquet")
+    s.add_argument("--out", help="file (or folder for --all with parquet/csv); default: <view>.<format>")
+    s.add_argument("--warehouse", help=wh_help)
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("profile", help="a self-contained HTML page about one unit (charts, findings)")
+    s.add_argument("unit", help="unit_key or a name of the unit")
+    s.add_argument("--out", help="HTML file (default: profile-<unit_key>.html)")
+    s.add_argument("--warehouse", help=wh_help)
+    s.set_defaults(func=cmd_profile)
 
     s = sub.add_parser("ui", help="start the Dagster UI over the same warehouse")
     s.add_argument("--warehouse", help=wh_help)

@@ -18,7 +18,17 @@ CREATE TABLE doc_document (
   parser_version  VARCHAR,
   parsed_at       TIMESTAMP,
   parse_seconds   DOUBLE,
-  superseded_by   VARCHAR
+  superseded_by   VARCHAR,
+  unit_key        VARCHAR,               -- dim_unit (pipelines/publish/units.py)
+  duplicate_of    VARCHAR,               -- a byte-identical copy: the doc_id of the file it copies
+  canonical_doc_id VARCHAR               -- the document the canonical views use for this unit, year, kind, scope
+);
+
+-- One unit across its names and years (pipelines/publish/units.py): the rules that joined its names
+-- in match_reason.
+CREATE TABLE dim_unit (
+  unit_key VARCHAR PRIMARY KEY, unit_name VARCHAR, names VARCHAR, first_year INTEGER, last_year INTEGER,
+  parent_unit_key VARCHAR, region VARCHAR, admin_level VARCHAR, match_reason VARCHAR
 );
 
 CREATE TABLE fact_func_amount (
@@ -66,6 +76,10 @@ CREATE TABLE fact_check (
   subject VARCHAR, lhs DECIMAL(18,2), rhs DECIMAL(18,2), diff DECIMAL(18,2), tolerance DECIMAL(18,2),
   message VARCHAR
 );
+
+-- Findings about documents as a whole (pipelines/publish/canonical.py: two publications of one unit,
+-- year, kind and scope), same columns as fact_check.
+CREATE TABLE fact_publication_check AS SELECT * FROM fact_check WITH NO DATA;
 
 -- F0 部门决算单位构成: the member units of a department.
 CREATE TABLE bridge_dept_unit (

@@ -1,9 +1,18 @@
 -- The public views (ANALYST-INTERFACE.md). Names and columns are a contract: change them only
 -- deliberately, with the data dictionary (docs/data-dictionary.md).
 
+-- unit_key: the unit across names and years (units); duplicate_of: the doc_id a byte-identical copy
+-- copies; canonical_doc_id: the document func_canonical and budget_vs_final use for this unit, year,
+-- kind and scope (itself when it is that one; NULL when it holds no 功能分类 amounts or is not loaded).
 CREATE OR REPLACE VIEW documents AS
-SELECT doc_id, source_file, sha256, doc_kind, scope, unit_name, fiscal_year, page_count, status, error
+SELECT doc_id, source_file, sha256, doc_kind, scope, unit_name, fiscal_year, page_count, status, error,
+       unit_key, duplicate_of, canonical_doc_id
 FROM doc_document;
+
+-- One row per unit across its names and years (pipelines/publish/units.py).
+CREATE OR REPLACE VIEW units AS
+SELECT unit_key, unit_name, names, first_year, last_year, parent_unit_key, region, admin_level, match_reason
+FROM dim_unit;
 
 -- Facts of current documents only: quarantined files have none, superseded versions are hidden.
 CREATE OR REPLACE VIEW loaded_documents AS
@@ -33,29 +42,35 @@ WHERE f.source_kind <> 'TABLE' OR NOT EXISTS (
     AND f.page_no BETWEEN t.page_start AND t.page_end);
 
 CREATE OR REPLACE VIEW func_amounts AS
-SELECT f.doc_id, d.unit_name, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.table_type,
+SELECT f.doc_id, d.unit_name, d.unit_key, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.table_type,
        f.table_title, f.func_code, f.func_level, f.func_name, f.measure, f.amount_yuan, f.page_no
 FROM published_func_amount f JOIN loaded_documents d USING (doc_id);
 
 -- One amount per unit, year, kind, scope, stage, fund scope, code and measure: the preferred table
 -- (支出总表 B3/F3, then the fund-scope tables B5/F5, then 收入总表 B2/F2), printed tables before
--- narrative quotes, so that sums never double count.
+-- narrative quotes, so that sums never double count (ties broken by page, line and amount, so a
+-- rebuild picks the same cell). Where two documents are the same unit, year,
+-- kind and scope, every row comes from one of them: the later publication (canonical_doc_id,
+-- pipelines/publish/canonical.py).
+CREATE OR REPLACE VIEW canonical_documents AS
+SELECT * FROM loaded_documents WHERE canonical_doc_id IS NULL OR canonical_doc_id = doc_id;
+
 CREATE OR REPLACE VIEW func_canonical AS
-SELECT f.doc_id, d.unit_name, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.table_type,
+SELECT f.doc_id, d.unit_name, d.unit_key, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.table_type,
        f.table_title, f.func_code, f.func_level, f.func_name, f.measure, f.amount_yuan, f.page_no
-FROM published_func_amount f JOIN loaded_documents d USING (doc_id)
+FROM published_func_amount f JOIN canonical_documents d USING (doc_id)
 QUALIFY row_number() OVER (
-  PARTITION BY d.unit_name, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.func_code, f.measure
+  PARTITION BY d.unit_key, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.func_code, f.measure
   ORDER BY CASE WHEN f.amount_yuan IS NULL THEN 1 ELSE 0 END,
            CASE f.source_kind WHEN 'TABLE' THEN 0 ELSE 1 END,
            CASE f.table_type WHEN 'B3' THEN 1 WHEN 'F3' THEN 1 WHEN 'B5' THEN 2 WHEN 'F5' THEN 2
                              WHEN 'B2' THEN 3 WHEN 'F2' THEN 3 WHEN 'B4' THEN 4 WHEN 'F4' THEN 4 ELSE 9 END,
-           f.doc_id, f.page_no) = 1;
+           f.doc_id, f.page_no, f.line_no, f.amount_yuan) = 1;
 
 -- 基本支出 by economic classification. Where a document prints it twice (一般公共预算 and 财政拨款
 -- versions, Jiangsu), the 一般公共预算 table is shown.
 CREATE OR REPLACE VIEW econ_amounts AS
-SELECT f.doc_id, d.unit_name, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.econ_code, f.econ_level,
+SELECT f.doc_id, d.unit_name, d.unit_key, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.econ_code, f.econ_level,
        f.econ_name, f.measure, f.amount_yuan, f.page_no
 FROM published_econ_amount f JOIN loaded_documents d USING (doc_id)
 QUALIFY rank() OVER (
@@ -63,14 +78,14 @@ QUALIFY rank() OVER (
   ORDER BY CASE f.fund_scope WHEN 'GPB' THEN 0 ELSE 1 END) = 1;
 
 CREATE OR REPLACE VIEW three_public AS
-SELECT t.doc_id, d.unit_name, d.fiscal_year, d.doc_kind, d.scope, t.stage, t.item, t.amount_yuan,
+SELECT t.doc_id, d.unit_name, d.unit_key, d.fiscal_year, d.doc_kind, d.scope, t.stage, t.item, t.amount_yuan,
        t.amount_raw, t.amount_unit, t.page_no
 FROM published_three_public t JOIN loaded_documents d USING (doc_id);
 
 CREATE OR REPLACE VIEW quality_findings AS
-SELECT c.doc_id, c.rule, c.status, c.severity, c.table_type, c.page_no, c.subject, c.lhs, c.rhs, c.diff,
-       c.tolerance, c.message
-FROM fact_check c JOIN doc_document d USING (doc_id)
+SELECT c.doc_id, d.unit_key, c.rule, c.status, c.severity, c.table_type, c.page_no, c.subject, c.lhs, c.rhs,
+       c.diff, c.tolerance, c.message
+FROM (SELECT * FROM fact_check UNION ALL SELECT * FROM fact_publication_check) c JOIN doc_document d USING (doc_id)
 WHERE d.status <> 'superseded';
 
 -- 预算 vs 决算 (DOMAIN.md §5.4): one row per unit, year, fund scope and 功能分类 code, the budget and
@@ -84,9 +99,9 @@ WHERE d.status <> 'superseded';
 -- budget is 0.
 CREATE OR REPLACE VIEW budget_vs_final AS
 WITH budget AS (
-  SELECT d.unit_name, d.fiscal_year, f.fund_scope, f.func_code, f.func_level, f.func_name, f.amount_yuan,
+  SELECT d.unit_key, d.fiscal_year, f.fund_scope, f.func_code, f.func_level, f.func_name, f.amount_yuan,
          row_number() OVER (
-           PARTITION BY d.unit_name, d.fiscal_year, f.fund_scope, f.func_code
+           PARTITION BY d.unit_key, d.fiscal_year, f.fund_scope, f.func_code
            ORDER BY CASE d.doc_kind WHEN 'FINAL_ACCOUNT' THEN 0 ELSE 1 END,
                     CASE f.source_kind WHEN 'TABLE' THEN 0 ELSE 1 END,
                     CASE f.stage WHEN 'BUDGET_ADJUSTED' THEN 0 ELSE 1 END,
@@ -94,24 +109,24 @@ WITH budget AS (
                     CASE f.table_type WHEN 'B3' THEN 1 WHEN 'F3' THEN 1 WHEN 'B5' THEN 2 WHEN 'F5' THEN 2
                                       WHEN 'B2' THEN 3 WHEN 'F2' THEN 3 WHEN 'B4' THEN 4 WHEN 'F4' THEN 4
                                       ELSE 9 END,
-                    f.doc_id, f.page_no) AS pick
-  FROM published_func_amount f JOIN loaded_documents d USING (doc_id)
+                    f.doc_id, f.page_no, f.line_no, f.amount_yuan) AS pick
+  FROM published_func_amount f JOIN canonical_documents d USING (doc_id)
   WHERE f.measure = 'TOTAL' AND f.stage IN ('BUDGET_INITIAL', 'BUDGET_ADJUSTED')
     AND f.amount_yuan IS NOT NULL AND d.doc_kind IN ('BUDGET', 'FINAL_ACCOUNT')
 ),
 final AS (
-  SELECT d.unit_name, d.fiscal_year, f.fund_scope, f.func_code, f.func_level, f.func_name, f.amount_yuan,
+  SELECT d.unit_key, d.fiscal_year, f.fund_scope, f.func_code, f.func_level, f.func_name, f.amount_yuan,
          row_number() OVER (
-           PARTITION BY d.unit_name, d.fiscal_year, f.fund_scope, f.func_code
+           PARTITION BY d.unit_key, d.fiscal_year, f.fund_scope, f.func_code
            ORDER BY CASE d.scope WHEN '部门' THEN 0 ELSE 1 END,
                     CASE f.table_type WHEN 'F3' THEN 1 WHEN 'F5' THEN 2 WHEN 'F2' THEN 3 WHEN 'F4' THEN 4
                                       ELSE 9 END,
-                    f.doc_id, f.page_no) AS pick
-  FROM published_func_amount f JOIN loaded_documents d USING (doc_id)
+                    f.doc_id, f.page_no, f.line_no, f.amount_yuan) AS pick
+  FROM published_func_amount f JOIN canonical_documents d USING (doc_id)
   WHERE f.measure = 'TOTAL' AND f.stage = 'FINAL' AND f.source_kind = 'TABLE'
     AND f.amount_yuan IS NOT NULL AND d.doc_kind = 'FINAL_ACCOUNT'
 )
-SELECT coalesce(fi.unit_name, b.unit_name) AS unit_name,
+SELECT u.unit_name, u.unit_key,
        coalesce(fi.fiscal_year, b.fiscal_year) AS fiscal_year,
        coalesce(fi.fund_scope, b.fund_scope) AS fund_scope,
        coalesce(fi.func_code, b.func_code) AS func_code,
@@ -129,13 +144,14 @@ SELECT coalesce(fi.unit_name, b.unit_name) AS unit_name,
        END AS execution_rate
 FROM (SELECT * FROM budget WHERE pick = 1) b
 FULL OUTER JOIN (SELECT * FROM final WHERE pick = 1) fi
-  ON fi.unit_name = b.unit_name AND fi.fiscal_year = b.fiscal_year AND fi.fund_scope = b.fund_scope
- AND fi.func_code = b.func_code;
+  ON fi.unit_key = b.unit_key AND fi.fiscal_year = b.fiscal_year AND fi.fund_scope = b.fund_scope
+ AND fi.func_code = b.func_code
+LEFT JOIN dim_unit u ON u.unit_key = coalesce(fi.unit_key, b.unit_key);
 
 -- 绩效目标 forms. unit_name and fiscal_year are the document's where it names them (so that projects
 -- join the other views), else what the form prints.
 CREATE OR REPLACE VIEW projects AS
-SELECT p.project_id, p.doc_id, coalesce(d.unit_name, p.unit_name) AS unit_name,
+SELECT p.project_id, p.doc_id, coalesce(d.unit_name, p.unit_name) AS unit_name, d.unit_key,
        coalesce(p.fiscal_year, d.fiscal_year) AS fiscal_year, p.project_name, p.project_category,
        p.total_budget_yuan, p.current_year_budget_yuan, p.fiscal_grant_yuan, p.page_no
 FROM fact_project p JOIN loaded_documents d USING (doc_id);
@@ -147,7 +163,7 @@ FROM fact_project_line_item i JOIN projects p USING (project_id);
 -- One row per printed indicator row (the counts of target-values.md). A cell holding several
 -- indicators keeps them together here, joined by '；' (its parts, one per row: indicator_parts).
 CREATE OR REPLACE VIEW indicators AS
-SELECT i.project_id, p.project_name, p.unit_name, p.fiscal_year, i.seq, i.level1, i.level2,
+SELECT i.project_id, p.project_name, p.unit_name, p.unit_key, p.fiscal_year, i.seq, i.level1, i.level2,
        i.cell_name AS indicator_name, i.target_raw, i.target_kind, i.op, i.target_value, i.target_unit,
        i.target_text
 FROM fact_indicator i JOIN projects p USING (project_id)
@@ -191,7 +207,7 @@ SELECT code, level, name, parent_code, first_year, last_year, source FROM ref_ec
 -- fiscal_year: the year the figure is about (a 比2019年 change in a 2020 document gives a 2019 row,
 -- derived = true). unit_key: a placeholder (unit_name) until the units table is joined here.
 CREATE OR REPLACE VIEW narrative_facts AS
-SELECT n.doc_id, d.unit_name, d.unit_name AS unit_key, coalesce(n.fiscal_year, d.fiscal_year) AS fiscal_year,
+SELECT n.doc_id, d.unit_name, d.unit_key, coalesce(n.fiscal_year, d.fiscal_year) AS fiscal_year,
        n.stage, n.topic, n.code, n.measure, n.amount_yuan, n.printed, n.unit, n.percent, n.page_no, n.sentence,
        n.derived
 FROM fact_narrative_fact n JOIN loaded_documents d USING (doc_id);

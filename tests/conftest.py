@@ -63,3 +63,26 @@ def parsed():
         return parse_all([path])[path]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def corpus_warehouse(tmp_path_factory) -> Path:
+    """The whole of ../shared (corpus, national documents, seeds) ingested once per session by the
+    real command, into a warehouse of its own."""
+    import subprocess
+    import sys
+
+    if not CORPUS.is_dir() or not SEEDS.is_dir():
+        pytest.skip(f"the real documents are not here ({SHARED} is absent)")
+    reuse = os.environ.get("BUDGETWH_TEST_CORPUS_WAREHOUSE")  # while iterating: a warehouse built the same way
+    if reuse and Path(reuse).exists():
+        return Path(reuse)
+    tmp = tmp_path_factory.mktemp("corpus_wh")
+    warehouse = tmp / "wh" / "warehouse.duckdb"
+    env = {**os.environ, "DAGSTER_HOME": str(tmp / "dagster_home"), "BUDGETWH_WAREHOUSE": str(warehouse)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "ingest", str(CORPUS), str(SEEDS)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, f"corpus ingest failed:\n{proc.stdout}\n{proc.stderr}"
+    return warehouse

@@ -107,7 +107,7 @@ def test_a_copy_under_another_name_is_reported_as_duplicate_of_the_first(bad_nig
     first, second = sorted([good_pdf, copy], key=str)
     assert docs[first.name]["status"] == "loaded"
     dup = docs[second.name]
-    assert dup["status"] == "quarantined"
+    assert dup["status"] == "duplicate" and dup["duplicate_of"] == docs[first.name]["doc_id"]
     assert dup["error"].startswith(f"Duplicate: this file has exactly the same bytes as {first.name}")
     assert dup["sha256"] == docs[first.name]["sha256"] and dup["doc_id"] != docs[first.name]["doc_id"]
     # nothing is loaded twice: the unit's amounts appear once
@@ -148,16 +148,16 @@ def test_good_files_beside_bad_ones_lose_nothing(bad_night):
         assert {r["func_code"]: Decimal(r["amount_yuan"]) for r in got} == {
             code: b + p for code, _, b, p in func_rows(unit)
         }
-    # 11 files: 3 loaded, 8 quarantined, all listed
+    # 11 files: 3 loaded, 7 quarantined, 1 duplicate (a copy: nothing wrong with it), all listed
     statuses = sorted(d["status"] for d in docs.values())
-    assert statuses == ["loaded"] * 3 + ["quarantined"] * 8
-    assert "documents: 3 loaded, 0 unchanged, 8 quarantined" in bad_night["run"].stdout
+    assert statuses == ["duplicate"] + ["loaded"] * 3 + ["quarantined"] * 7
+    assert "documents: 3 loaded, 0 unchanged, 7 quarantined, 1 duplicate" in bad_night["run"].stdout
 
 
 def test_strict_rerun_parses_nothing_and_exits_non_zero(bad_night):
     proc = budgetwh("ingest", str(bad_night["good"][0].parent), "--strict", env=bad_night["env"])
     assert proc.returncode == 3, proc.stdout + proc.stderr
-    assert "documents: 0 loaded, 3 unchanged, 8 quarantined" in proc.stdout
+    assert "documents: 0 loaded, 3 unchanged, 7 quarantined, 1 duplicate" in proc.stdout
     assert "nothing new" in proc.stdout and "no run launched" in proc.stdout  # nothing to parse or publish
 
 

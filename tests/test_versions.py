@@ -201,5 +201,5 @@ def test_a_copy_of_a_quarantined_file_says_why_the_original_failed(tmp_path):
     (inbox / "b.pdf").write_bytes(b"")  # every empty file has the same bytes
     out = budgetwh("ingest", str(inbox), env=env).stdout
     assert "quarantined a.pdf: The file is empty (0 bytes)." in out
-    assert "quarantined b.pdf: Duplicate: this file has exactly the same bytes as a.pdf" in out
+    assert "duplicate b.pdf: Duplicate: this file has exactly the same bytes as a.pdf" in out
     assert "which could not be loaded either: The file is empty (0 bytes)." in out

@@ -11,18 +11,29 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.normalize.frames import SCHEMAS
+from pipelines.publish.canonical import choose_canonical, conflict_findings
 from pipelines.publish.faults import checkpoint
 from pipelines.publish.lake import Lake, temp_prefix
+from pipelines.publish.units import build_units, read_aliases
 from pipelines.publish.versions import resolve_versions
 
 DOCUMENT_SCHEMA: dict[str, pl.DataType] = {
     "doc_id": pl.Utf8, "source_file": pl.Utf8, "sha256": pl.Utf8, "doc_kind": pl.Utf8, "scope": pl.Utf8,
     "unit_name": pl.Utf8, "fiscal_year": pl.Int32, "page_count": pl.Int32, "status": pl.Utf8, "error": pl.Utf8,
     "title": pl.Utf8, "source_format": pl.Utf8, "parser_version": pl.Utf8, "parsed_at": pl.Utf8,
-    "parse_seconds": pl.Float64, "superseded_by": pl.Utf8,
+    "parse_seconds": pl.Float64, "superseded_by": pl.Utf8, "unit_key": pl.Utf8, "duplicate_of": pl.Utf8,
+    "canonical_doc_id": pl.Utf8,
+}  # fmt: skip
+
+UNIT_SCHEMA: dict[str, pl.DataType] = {
+    "unit_key": pl.Utf8, "unit_name": pl.Utf8, "names": pl.Utf8, "first_year": pl.Int32, "last_year": pl.Int32,
+    "parent_unit_key": pl.Utf8, "region": pl.Utf8, "admin_level": pl.Utf8, "match_reason": pl.Utf8,
 }  # fmt: skip
 
 ALL_TABLES = ("doc_document", *SCHEMAS)
+# Tables derived from the documents as a whole (units, the conflicts between publications), written
+# with doc_document.
+DERIVED_TABLES = ("dim_unit", "fact_publication_check")
 
 
 def tables_dir(lake: Lake) -> Path:
@@ -31,7 +42,13 @@ def tables_dir(lake: Lake) -> Path:
 
 def document_frame(lake: Lake) -> pl.DataFrame:
     """Document rows with their current status: older versions of a re-published document are
-    ``superseded`` (the rule is in ``pipelines/versions.py``)."""
+    ``superseded`` (the rule is in ``pipelines/versions.py``), with their unit and canonical document."""
+    return derived_frames(lake)["doc_document"]
+
+
+def derived_frames(lake: Lake) -> dict[str, pl.DataFrame]:
+    """doc_document with status, unit_key and canonical_doc_id; dim_unit (``units.py``); the
+    publication conflicts (``canonical.py``)."""
     registry = lake.registry()
     current_sha = {e.source_file: e.sha256 for e in registry.values()}
     docs = lake.documents()
@@ -46,11 +63,32 @@ def document_frame(lake: Lake) -> pl.DataFrame:
     rows = []
     for doc in docs:
         row = {k: doc.get(k) for k in DOCUMENT_SCHEMA}
+        if doc.get("duplicate_of"):  # a byte-identical copy (lakes written before it had its own status)
+            row["status"] = "duplicate"
         if doc["doc_id"] in superseded:
             row["status"] = "superseded"
             row["superseded_by"] = superseded[doc["doc_id"]]
         rows.append(row)
-    return pl.DataFrame(rows, schema=DOCUMENT_SCHEMA, strict=False)
+    roster = combine_table(lake, "bridge_dept_unit").select("doc_id", "member_unit_name").to_dicts()
+    unit_rows, doc_units = build_units(rows, roster, read_aliases())
+    for row in rows:
+        row["unit_key"] = doc_units.get(row["doc_id"])
+    func_scan = _scan_table(lake, "fact_func_amount")
+    with_func = set() if func_scan is None else set(func_scan.select("doc_id").unique().collect()["doc_id"])
+    chosen = choose_canonical(rows, with_func, order)
+    for row in rows:
+        row["canonical_doc_id"] = chosen.get(row["doc_id"])
+    contested = {d for pair in chosen.items() if pair[0] != pair[1] for d in pair}
+    func = (
+        func_scan.filter(pl.col("doc_id").is_in(sorted(contested))).collect()
+        if func_scan is not None and contested
+        else pl.DataFrame(schema=SCHEMAS["fact_func_amount"])
+    )
+    return {
+        "doc_document": pl.DataFrame(rows, schema=DOCUMENT_SCHEMA, strict=False),
+        "dim_unit": pl.DataFrame(unit_rows, schema=UNIT_SCHEMA, strict=False),
+        "fact_publication_check": conflict_findings(rows, chosen, func, SCHEMAS["fact_check"]),
+    }
 
 
 def _scan_table(lake: Lake, table: str) -> pl.LazyFrame | None:
@@ -86,9 +124,10 @@ def _stage_tables(lake: Lake, out_dir: Path) -> dict[str, Path]:
     """Every table written beside its final name (pid-tagged temporary files)."""
     staged: dict[str, Path] = {}
     try:
-        tmp = out_dir / f"{temp_prefix('doc_document')}parquet"
-        staged["doc_document"] = tmp
-        document_frame(lake).write_parquet(tmp)
+        for name, frame in derived_frames(lake).items():
+            tmp = out_dir / f"{temp_prefix(name)}parquet"
+            staged[name] = tmp
+            frame.write_parquet(tmp)
         for table in SCHEMAS:
             tmp = out_dir / f"{temp_prefix(table)}parquet"
             staged[table] = tmp
@@ -151,4 +190,9 @@ def read_table(lake: Lake, table: str) -> pl.DataFrame:
     p = tables_dir(lake) / f"{table}.parquet"
     if p.exists():
         return pl.read_parquet(p)
-    return pl.DataFrame(schema=DOCUMENT_SCHEMA if table == "doc_document" else SCHEMAS[table])
+    schemas = {
+        "doc_document": DOCUMENT_SCHEMA,
+        "dim_unit": UNIT_SCHEMA,
+        "fact_publication_check": SCHEMAS["fact_check"],
+    }
+    return pl.DataFrame(schema=schemas.get(table) or SCHEMAS[table])

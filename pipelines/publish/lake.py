@@ -259,7 +259,25 @@ class Lake:
                 f"{doc['doc_id']}|{doc.get('parser_version')}|{doc.get('parsed_at')}|{doc.get('status')}|"
                 f"{doc.get('source_file')}".encode()
             )
+        # What derives the published tables from the documents (units, canonical documents, the
+        # alias file) is part of what the warehouse was built from.
+        h.update(derivation_fingerprint().encode())
         # The registry decides which version of a file is current; its sizes and mtimes do not.
         for key, e in sorted(self.registry().items()):
             h.update(f"{key}|{e.sha256}|{e.registered_at}".encode())
         return h.hexdigest()[:16]
+
+
+_DERIVATION_SOURCES = ("combine.py", "units.py", "canonical.py", "versions.py")
+
+
+def derivation_fingerprint() -> str:
+    """A hash of the code and data that derive the combined tables (and the warehouse's SQL) from the
+    documents' results: a change to any of them makes the next run publish again."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    root = here.parents[1]
+    extra = [root / "data" / "unit_aliases.csv", root / "sql" / "tables.sql", root / "sql" / "views.sql"]
+    for path in [here / name for name in _DERIVATION_SOURCES] + extra:
+        h.update(path.read_bytes() if path.exists() else b"-")
+    return h.hexdigest()[:16]

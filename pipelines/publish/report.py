@@ -76,6 +76,23 @@ th{background:#f3f3f3} .FAIL,.failed{color:#b00020;font-weight:600} .PASS,.passe
 """
 
 
+def _charts(per_rule: list[tuple], per_doc: list[tuple]) -> str:
+    """Failed checks per rule and per document, as inline SVG bars."""
+    from pipelines.publish.charts import hbar_chart
+
+    def count(v) -> str:
+        return f"{int(v)}"
+
+    failing_docs = sorted(((Path(src).name, f) for src, _s, _p, _pr, f in per_doc if f), key=lambda x: -x[1])
+    return (
+        "<h2>Failed checks by rule and by document</h2>"
+        + hbar_chart([r for r, _ in per_rule], [n for _, n in per_rule], title="failed checks per rule", fmt=count,
+                     colors=["#e15759"] * len(per_rule))
+        + hbar_chart([d for d, _ in failing_docs], [n for _, n in failing_docs], title="failed checks per document",
+                     fmt=count, colors=["#f28e2b"] * len(failing_docs))
+    )  # fmt: skip
+
+
 def write_html_report(db_path: Path, outcomes: dict, out_dir: Path, keep: int = 30) -> Path:
     """A self-contained HTML page: every expectation (by suite) and every failed identity with its
     document, table, page, row and both sides. Written per run; ``latest.html`` is the newest."""
@@ -96,6 +113,9 @@ def write_html_report(db_path: Path, outcomes: dict, out_dir: Path, keep: int = 
         ).fetchall()
         quarantined = con.execute(
             "SELECT source_file, error FROM documents WHERE status = 'quarantined' ORDER BY 1"
+        ).fetchall()
+        per_rule = con.execute(
+            "SELECT rule, count(*) FROM quality_findings WHERE status = 'FAIL' GROUP BY 1 ORDER BY 2 DESC, 1"
         ).fetchall()
     now = dt.datetime.now()
     parts = [f"<!doctype html><meta charset='utf-8'><title>budgetwh quality report {now:%Y-%m-%d %H:%M}</title>",
@@ -128,6 +148,7 @@ def write_html_report(db_path: Path, outcomes: dict, out_dir: Path, keep: int = 
         parts.append("<h2>Quarantined documents</h2><table><tr><th>file</th><th>reason</th></tr>")
         parts += [f"<tr><td>{_h(Path(s).name)}</td><td>{_h(e)}</td></tr>" for s, e in quarantined]
         parts.append("</table>")
+    parts.append(_charts(per_rule, per_doc))
     parts.append(f"<h2>Failed identities ({len(fails)})</h2>")
     if fails:
         parts.append(

@@ -17,7 +17,8 @@ than a loaded one at the same path (a file registered while still being copied) 
 the ``documents`` view with ``status = 'superseded'``; the fact views show loaded documents only.
 
 A **duplicate** is a byte-identical copy under another path: the first registered path is loaded,
-the copy is listed as quarantined with a sentence naming the original (``duplicate_doc_id``).
+the copy is listed with status ``duplicate``, ``duplicate_of`` the original's doc_id and a sentence
+naming it (its record's id: ``duplicate_doc_id``).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.normalize.codes import REFERENCE_DIR
-from pipelines.publish.combine import ALL_TABLES, built_fingerprint, tables_dir
+from pipelines.publish.combine import ALL_TABLES, DERIVED_TABLES, built_fingerprint, tables_dir
 from pipelines.publish.faults import checkpoint
 from pipelines.publish.lake import Lake, is_stale_temp, temp_prefix
 
@@ -30,7 +30,7 @@ SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 PUBLIC_VIEWS = (
     "documents", "func_amounts", "func_canonical", "econ_amounts", "three_public", "projects",
     "project_line_items", "indicators", "quality_findings", "budget_vs_final",
-    "document_tables", "func_codes", "econ_codes",
+    "document_tables", "func_codes", "econ_codes", "units",
 )  # fmt: skip
 
 
@@ -120,7 +120,7 @@ def build_candidate(lake: Lake, warehouse: Path, run: str = "local") -> Path:
         con = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY_LIMIT})
         try:
             con.execute((SQL_DIR / "tables.sql").read_text(encoding="utf-8"))
-            for table in ALL_TABLES:
+            for table in (*ALL_TABLES, *DERIVED_TABLES):
                 path = tables_dir(lake) / f"{table}.parquet"
                 if path.exists():
                     execute_with_headroom(

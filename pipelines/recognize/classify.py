@@ -14,7 +14,7 @@ _UNIT_LABEL = re.compile(
     r"(预算主管部门|预算单位|主管部门|部门名称|单位名称|申报单位名称|填报单位|编制部门|编制单位|部门)[:：]"
     r"(?:\d{6,}\s*)?(?P<name>[^\s:：]{2,40}?)(?=单位[:：]|金额单位|$|\s)"
 )
-_COVER_TITLE = re.compile(r"^(?P<unit>.*?)(?P<year>20\d\d)?年?度?(?P<scope>部门|单位)(?P<kind>预算|决算)")
+_COVER_TITLE = re.compile(r"^(?P<unit>.*?)(?P<year>20\d\d)?年?度?(?P<scope>部门|单位)(?:综合|整体)?(?P<kind>预算|决算)")
 _TEMPLATE = re.compile(r"XX|ＸＸ|××局")
 _DECOR = re.compile(
     r"(\d{4}年度?|年度|部门预算公开|部门预算|单位预算|部门决算|单位决算|预算公开|公开表格?|公开文件|公开报表|预算|决算)+$"
@@ -38,13 +38,31 @@ def _first_lines(doc: SourceDocument, limit: int = 40) -> list[str]:
     return lines
 
 
+# What a title or a label prints around a unit's name and is not part of it: a leading year
+# (2026年度泉州市…, 24年普陀区…), punctuation or a list mark left from a heading (．/、/1.), a
+# table-of-contents tail (……12, ......3) and a table word (总计) glued to the name.
+_LEADING_YEAR = re.compile(r"^(?:20\d\d|\d\d)\s*年度?")
+_LEADING_MARK = re.compile(r"^[\s.．。、,，:：;；·•\-—_*#]+")
+_TOC_TAIL = re.compile(r"(?:\.{2,}|…+|·{2,}|-{3,}).*$")
+_TABLE_WORD_TAIL = re.compile(r"(?:总计|合计|小计)$")
+
+
 def canonical_unit_name(name: str | None) -> str | None:
     """One spelling per unit: 中国共产党X委员会 → 中共X委; a party committee office written without
-    its 中共 prefix (江苏省委办公厅) gets it; trailing decoration (2019年度部门预算公开) is cut."""
+    its 中共 prefix (江苏省委办公厅) gets it; leading years and marks, trailing decoration
+    (2019年度部门预算公开), table-of-contents tails and table words are cut. 本级 / （本级） stay: a
+    department's own office is not the department."""
     if not name:
         return None
     n = collapse(name)
-    n = _DECOR.sub("", n)
+    n = _TOC_TAIL.sub("", n)
+    previous = None
+    while previous != n:  # "2026年度．泉州市…" and "泉州市…总计2026年度" lose every layer
+        previous = n
+        n = _LEADING_MARK.sub("", n)
+        n = _LEADING_YEAR.sub("", n)
+        n = _DECOR.sub("", n)
+        n = _TABLE_WORD_TAIL.sub("", n)
     n = re.sub(r"^中国共产党(.+?)委员会", r"中共\1委", n)
     if re.match(r"^[\u4e00-\u9fff]{2,4}(省|市|区|县)委(?!员)", n) and not n.startswith("中共"):
         n = "中共" + n
@@ -60,6 +78,8 @@ def _year_from_filename(path: Path) -> int | None:
     return 2000 + int(m.group(1)) if m else None
 
 
+_ORGANIZATION_END = r"(?:厅|局|委|委员会|院|办|办公室|处|部|会|中心|学校|大学|学院|馆|所|站|队|室)"
+
 _UNIT_CELL_LABELS = {"申报单位名称", "预算单位", "单位名称", "填报单位", "预算单位名称", "主管部门"}
 
 
@@ -70,6 +90,8 @@ def _unit_from_label_cells(doc: SourceDocument) -> str | None:
             continue
         for row in item.rows[:8]:
             cells = [collapse(c) for c in row if c is not None]
+            if "序号" in cells:  # the header of a numbered list (序号|单位名称|拟变动情况), not a form's label
+                continue
             for i, cell in enumerate(cells[:-1]):
                 if cell.rstrip("：:") in _UNIT_CELL_LABELS:
                     value = next((c for c in cells[i + 1 :] if c), "")
@@ -153,6 +175,12 @@ def classify_document(doc: SourceDocument) -> DocumentInfo:
         m = re.match(r"^(?P<u>[\u4e00-\u9fff（）()]+?)(?:\d|年|部门|单位|预算|决算)", stem)
         if m:
             unit = m.group("u")
+    if unit is None and kind in ("BUDGET", "FINAL_ACCOUNT"):
+        # A tables-only file named by year alone (2017年度部门预算公开表.pdf) in a folder named after its
+        # unit: the folder's name, when it reads as an organization's name.
+        folder = doc.path.parent.name
+        if re.fullmatch(r"[\u4e00-\u9fff（）()]{3,40}" + _ORGANIZATION_END, folder):
+            unit = folder
     return DocumentInfo(
         doc_kind=kind,
         scope=scope,

@@ -36,7 +36,10 @@ class IngestResult:
         loaded = [d for d in self.documents if d["status"] == "loaded" and d["parsed_now"]]
         unchanged = [d for d in self.documents if d["status"] == "loaded" and not d["parsed_now"]]
         superseded = [d for d in self.documents if d["status"] == "superseded"]
+        duplicates = [d for d in self.documents if d["status"] == "duplicate"]
         counts = f"{len(loaded)} loaded, {len(unchanged)} unchanged, {len(self.quarantined)} quarantined"
+        if duplicates:
+            counts += f", {len(duplicates)} duplicate"
         if self.job_name == NOTHING_NEW:
             head = (
                 f"budgetwh ingest: nothing new — every file is current and the warehouse is up to date "
@@ -53,6 +56,8 @@ class IngestResult:
         ]
         for d in self.quarantined:
             lines.append(f"  quarantined {Path(d['source_file']).name}: {d['error']}")
+        for d in duplicates:
+            lines.append(f"  duplicate {Path(d['source_file']).name}: {d['error']}")
         for d in superseded:
             lines.append(f"  superseded {Path(d['source_file']).name}: a newer version of it is loaded")
         if self.views:

@@ -152,7 +152,8 @@ def parse_entry(lake: Lake, entry: SourceEntry, *, force: bool = False) -> tuple
 
 
 def record_duplicate(lake: Lake, entry: SourceEntry) -> dict:
-    """List a byte-identical copy as quarantined, naming the original; nothing is loaded twice."""
+    """List a byte-identical copy with status ``duplicate``, naming the original (``duplicate_of``);
+    nothing is loaded twice and nothing is wrong with it, so it is not quarantined."""
     owner = lake.document(entry.doc_id) or {}
     original = owner.get("source_file", "?")
     reason = (
@@ -163,7 +164,7 @@ def record_duplicate(lake: Lake, entry: SourceEntry) -> dict:
     else:
         reason += ", which is already ingested; the copy is not loaded a second time."
     record = ParsedDocument(
-        doc_id=entry.doc_id, source_file=entry.source_file, sha256=entry.sha256, status="quarantined",
+        doc_id=entry.doc_id, source_file=entry.source_file, sha256=entry.sha256, status="duplicate",
         error=reason, info=None, page_count=owner.get("page_count"), source_format=owner.get("source_format"),
         parse_seconds=0.0,
     )  # fmt: skip

@@ -115,13 +115,13 @@ def warehouse(tmp_path_factory):
 def test_narrative_facts_view(warehouse):
     rows = query(
         warehouse,
-        "select fiscal_year, amount_yuan, derived, unit_key, stage from narrative_facts "
-        "where topic = 'three_public' and code = 'TOTAL' order by fiscal_year",
+        "select n.fiscal_year, n.amount_yuan, n.derived, u.unit_name, n.stage from narrative_facts n "
+        "join units u using (unit_key) where n.topic = 'three_public' and n.code = 'TOTAL' order by n.fiscal_year",
     )
     assert rows == [
-        {"fiscal_year": 2019, "amount_yuan": "903500.00", "derived": True, "unit_key": "上海市闵行区教育学院",
+        {"fiscal_year": 2019, "amount_yuan": "903500.00", "derived": True, "unit_name": "上海市闵行区教育学院",
          "stage": "BUDGET_INITIAL"},
-        {"fiscal_year": 2020, "amount_yuan": "102700.00", "derived": False, "unit_key": "上海市闵行区教育学院",
+        {"fiscal_year": 2020, "amount_yuan": "102700.00", "derived": False, "unit_name": "上海市闵行区教育学院",
          "stage": "BUDGET_INITIAL"},
     ]  # fmt: skip
 

@@ -1,7 +1,8 @@
 """Rebuild the 功能分类 / 经济分类 code catalogue (pipelines/normalize/reference/*.csv) from what the
 corpora print: ../shared/corpus/codes/observed_codes.csv (entries flagged primary or variant; the
 suspect ones, single-document names cut by a line wrap, are left out) and the codes and names of
-the tables of a warehouse that prove themselves (document_tables status verified or defects).
+the tables of a warehouse that prove themselves (document_tables status verified or defects), or,
+from tables nothing could check (unverified), the names two documents print alike.
 
     uv run python -m scripts.build_code_catalogue ../shared/corpus/codes/observed_codes.csv WAREHOUSE.duckdb
 
@@ -43,24 +44,29 @@ def _observed(path: Path) -> dict[str, dict[tuple[str, str], Entry]]:
 def _from_warehouse(db: Path, into: dict[str, dict[tuple[str, str], Entry]]) -> None:
     con = duckdb.connect(str(db), read_only=True)
     queries = {
-        "func": "SELECT f.func_code, f.func_name, d.fiscal_year, f.doc_id, f.page_no, f.table_type FROM fact_func_amount f",
-        "econ": "SELECT f.econ_code, f.econ_name, d.fiscal_year, f.doc_id, f.page_no, f.table_type FROM fact_econ_amount f",
+        "func": "SELECT f.func_code, f.func_name, d.fiscal_year, f.doc_id, t.status FROM fact_func_amount f",
+        "econ": "SELECT f.econ_code, f.econ_name, d.fiscal_year, f.doc_id, t.status FROM fact_econ_amount f",
     }
     proved = (
         " JOIN loaded_documents d USING (doc_id) JOIN doc_table t ON t.doc_id = f.doc_id AND t.table_type = f.table_type"
-        " AND f.page_no BETWEEN t.page_start AND t.page_end WHERE t.status IN ('verified', 'defects')"
+        " AND f.page_no BETWEEN t.page_start AND t.page_end WHERE t.status <> 'unread'"
         " AND coalesce(f.{name}, '') <> '' AND d.fiscal_year IS NOT NULL"
     )
     for kind, sql in queries.items():
         docs: dict[tuple[str, str], set[str]] = defaultdict(set)
         names: dict[tuple[str, str], str] = {}
         years: dict[tuple[str, str], set[int]] = defaultdict(set)
-        for code, name, year, doc_id, _page, _tt in con.execute(sql + proved.format(name=f"{kind}_name")).fetchall():
+        proved_keys: set[tuple[str, str]] = set()
+        for code, name, year, doc_id, status in con.execute(sql + proved.format(name=f"{kind}_name")).fetchall():
             key = (code, code_name_key(name))
             docs[key].add(doc_id)
+            if status in ("verified", "defects"):
+                proved_keys.add(key)
             names.setdefault(key, name)
             years[key].add(year)
         for key, doc_ids in docs.items():
+            if key not in proved_keys and len(doc_ids) < 2:
+                continue  # from unproved tables, a name counts once two documents print it alike
             if kind == "econ" and not key[0].startswith("3"):
                 continue  # 5xx is the 政府预算支出经济分类, printed only crossed with the 部门 one (北京 预算03)
             entry = into[kind].setdefault(key, {"code": key[0], "name": names[key], "years": set(), "sources": set()})

@@ -1,6 +1,6 @@
 """Rebuild the 功能分类 / 经济分类 code catalogue (pipelines/normalize/reference/*.csv) from what the
 corpora print: ../shared/corpus/codes/observed_codes.csv (entries flagged primary or variant; the
-suspect ones, single-document names cut by a line wrap, are left out) and the codes and names of
+suspect ones, single-document names cut by a line wrap, only where a corpus table confirms them) and the codes and names of
 the tables of a warehouse that prove themselves (document_tables status verified or defects), or,
 from tables nothing could check (unverified), the names two documents print alike.
 
@@ -29,14 +29,13 @@ def _observed(path: Path) -> dict[str, dict[tuple[str, str], Entry]]:
     out: dict[str, dict[tuple[str, str], Entry]] = {"func": {}, "econ": {}}
     with open(path, encoding="utf-8-sig") as f:
         for row in csv.DictReader(f):
-            if row["flag"].startswith("suspect"):
-                continue
+            suspect = row["flag"].startswith("suspect")  # kept only where a table of the corpus prints it too
             kind = "func" if row["classification"].startswith("function") else "econ"
             years = [int(y) for y in row["years"].split(";") if y.strip()]
             key = (row["code"], code_name_key(row["name"]))
             out[kind][key] = {
                 "code": row["code"], "name": row["name"], "years": set(years),
-                "sources": {f"observed_codes.csv ({row['n_docs']} documents)"},
+                "sources": {f"observed_codes.csv ({'suspect, ' if suspect else ''}{row['n_docs']} documents)"},
             }  # fmt: skip
     return out
 
@@ -75,19 +74,25 @@ def _from_warehouse(db: Path, into: dict[str, dict[tuple[str, str], Entry]]) -> 
     con.close()
 
 
+def _kept(sources: set[str], names_of_code: int) -> bool:
+    suspect = {s for s in sources if s.startswith("observed_codes.csv (suspect")}
+    if suspect and sources == suspect:
+        return False  # a suspect name no table of the corpus confirms
+    # a second name printed in the tables of one document only
+    return not (sources == {"corpus tables (1 documents)"} and names_of_code > 1)
+
+
 def _trusted(entries: dict[str, dict[tuple[str, str], Entry]]) -> dict[str, dict[tuple[str, str], Entry]]:
     """A name seen in the tables of a single document only (and not in observed_codes.csv) is kept
     only where it is the one name known for its code: a second name printed once is a misreading
-    (a unit row taken for a 类, a name cut by a wrap, a cross-classified 政府经济分类 label)."""
+    (a unit row taken for a 类, a name cut by a wrap, a cross-classified 政府经济分类 label). A name
+    observed_codes.csv flags suspect is kept where a corpus table prints it too (two readings agree)."""
     out: dict[str, dict[tuple[str, str], Entry]] = {}
     for kind, by_key in entries.items():
         names_per_code: dict[str, int] = defaultdict(int)
         for code, _ in by_key:
             names_per_code[code] += 1
-        out[kind] = {
-            key: e for key, e in by_key.items()
-            if not (e["sources"] == {"corpus tables (1 documents)"} and names_per_code[key[0]] > 1)
-        }  # fmt: skip
+        out[kind] = {key: e for key, e in by_key.items() if _kept(e["sources"], names_per_code[key[0]])}
     return out
 
 

@@ -60,6 +60,8 @@ def test_name_variants_of_the_corpus_join_by_rule_or_alias_file():
     assert normalized_name("中国共产党江苏省委员会办公厅") == normalized_name("中共江苏省委办公厅")
     assert normalized_name("中共江苏省委员会办公厅") == normalized_name("中共江苏省委办公厅")
     assert normalized_name("上海市普陀区土地发展中心（下属事业单位）") == "上海市普陀区土地发展中心"
+    # the 2024 决算 of 社会工作部 prints its name with and without 中共
+    assert normalized_name("上海市普陀区委社会工作部") == normalized_name("中共上海市普陀区委社会工作部")
     assert normalized_name("深圳市财政局（本级）") != normalized_name("深圳市财政局")  # 本级 is not the department
     docs = [
         {"doc_id": "a", "unit_name": "江苏省人大办公厅", "fiscal_year": 2017, "status": "loaded"},
@@ -77,6 +79,10 @@ def test_name_variants_of_the_corpus_join_by_rule_or_alias_file():
     # without the alias file, 人大办公厅 and 人大常委会办公厅 stay two units: no rule guesses a rename
     _, plain = build_units(docs, [], {})
     assert plain["a"] != plain["b"]
+    # 规划和 / 规划与自然资源局, both printed in the bureau's 2024 决算, are one unit through the alias file
+    two = [{"doc_id": "x", "unit_name": "上海市普陀区规划和自然资源局", "fiscal_year": 2024, "status": "loaded"},
+           {"doc_id": "y", "unit_name": "上海市普陀区规划与自然资源局", "fiscal_year": 2025, "status": "loaded"}]  # fmt: skip
+    assert len(set(build_units(two, [], aliases)[1].values())) == 1
 
 
 def test_region_and_level_from_the_name():

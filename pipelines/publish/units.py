@@ -6,7 +6,7 @@ Rules, in order (each unit says which one joined its names, in ``match_reason``)
 
 1. **Same name**: names that are equal after normalization are one unit. Normalization removes
    whitespace, makes brackets one width (（）/()), writes 中国共产党X委员会 as 中共X委 and 中共X省委员会 as
-   中共X省委, and drops a trailing note on what kind of body it is (（下属事业单位）, （参公）, （机关）) or
+   中共X省委, adds 中共 to a party committee body written without it (上海市普陀区委社会工作部), and drops a trailing note on what kind of body it is (（下属事业单位）, （参公）, （机关）) or
    that the figures are consolidated (（汇总）: the 部门 scope says so already). 本级 is kept: a
    department's own office is not the department.
 2. **Alias file**: ``data/unit_aliases.csv`` (name, canonical_name, region, admin_level, reason) joins
@@ -48,6 +48,8 @@ def normalized_name(name: str) -> str:
     n = re.sub(r"\s+", "", n)
     n = re.sub(r"^中国共产党(.+?)委员会", r"中共\1委", n)
     n = re.sub(r"^中共(.+?[省市区县])委员会", r"中共\1委", n)
+    if not n.startswith("中共") and re.match(r"^[\u4e00-\u9fff]{1,8}?[省市区县]委(?!员)", n):
+        n = "中共" + n  # 上海市普陀区委社会工作部 is 中共上海市普陀区委社会工作部
     while True:
         note = _KIND_NOTE.search(n)
         if not note or "本级" in note.group(0):

@@ -71,7 +71,7 @@ _TOTAL_MEASURES = [
         "TOTAL",
     ),
 ]
-_NOT_HEADLINE = re.compile(r"专户|资金收入|安排的支出|原因")
+_NOT_HEADLINE = re.compile(r"专户|资金收入|安排的支出|原因|会议费|培训费|委托业务费")
 _ECON_CLASSES = {"工资福利支出": "301", "商品和服务支出": "302", "对个人和家庭的补助": "303", "资本性支出": "310"}
 _CLAUSE_BOUNDARY = re.compile(r"[，。；：,;:]")
 _CHANGE_VERB = re.compile(r"(增加|增长|上升|提高|减少|下降|降低|减)了?$")

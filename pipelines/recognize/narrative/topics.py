@@ -262,7 +262,9 @@ def segment_facts(
         elif owner != "none":
             subject = owner or ("func", None, "TOTAL")
             stated_items.add(owner_span)
-        elif re.search(r"原因(是|：|:|为)", text[text.rfind("。", 0, q.start) + 1 : q.start]):
+        elif re.search(
+            r"原因(是|：|:|为)", text[max(text.rfind("。", 0, q.start), text.rfind("；", 0, q.start)) + 1 : q.start]
+        ):
             subject = None  # 主要原因是…增加基本支出844.15万元: a reason, not the figure
         else:
             subject = clause_subject(clause, topic)

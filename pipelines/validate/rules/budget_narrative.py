@@ -22,7 +22,7 @@ _SCALE = {"万元": Decimal(10000), "元": Decimal(1), "亿元": Decimal(100_000
 
 # Where a headline measure of the text is printed in the tables: (table type, measure, labels).
 _TOTAL_CELLS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
-    "GRAND_TOTAL": [("B1", "TOTAL", ("收入总计", "支出总计", "总计"))],
+    "GRAND_TOTAL": [("B1", "TOTAL", ("收入总计", "支出总计", "总计")), ("B4", "TOTAL", ("收入总计", "支出总计"))],
     "TOTAL": [("B1", "TOTAL", ("支出总计", "本年支出合计", "总计")), ("B3", "TOTAL", ("合计", "总计"))],
     "INCOME": [("B1", "TOTAL", ("收入总计", "本年收入合计", "总计")), ("B2", "TOTAL", ("合计", "总计"))],
     "GRANT_TOTAL": [("B4", "TOTAL", ("支出总计", "收入总计")), ("B2", "GRANT_TOTAL", ("合计", "总计"))],

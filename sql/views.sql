@@ -46,7 +46,8 @@ FROM fact_three_public t JOIN loaded_documents d USING (doc_id);
 
 -- R-NARR-PRIOR, across documents: a change a 预算 states (比2019年预算减少80.08万元, 与上年持平) gives
 -- last year's figure (narrative_facts.derived); where the same unit's document of that year is loaded,
--- the figure it states must agree. Tolerance: half a unit of each of the three printed figures.
+-- the figure it states must agree (the closest of its statements of that subject). Tolerance: half a
+-- unit of each of the three printed figures.
 CREATE OR REPLACE VIEW narrative_prior_checks AS
 WITH facts AS (
   SELECT n.*, d.unit_name, d.fiscal_year AS doc_year, d.doc_kind,
@@ -60,7 +61,8 @@ pairs AS (
          dv.printed AS derived_printed, dv.unit, dv.sentence, st.doc_id AS prior_doc, st.page_no AS prior_page,
          st.amount_yuan AS stated_yuan, st.printed AS stated_printed, st.unit AS stated_unit,
          2 * dv.half + st.half AS tol,
-         row_number() OVER (PARTITION BY dv.doc_id, dv.seq ORDER BY st.doc_id, st.seq) AS pick
+         row_number() OVER (PARTITION BY dv.doc_id, dv.seq
+                            ORDER BY abs(st.amount_yuan - dv.amount_yuan), st.doc_id, st.seq) AS pick
   FROM facts dv JOIN facts st
     ON st.unit_name = dv.unit_name AND st.doc_year = dv.fiscal_year AND st.doc_id <> dv.doc_id
    AND st.doc_kind = dv.doc_kind AND st.topic = dv.topic AND st.code IS NOT DISTINCT FROM dv.code

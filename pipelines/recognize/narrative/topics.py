@@ -37,7 +37,7 @@ _THREE_PUBLIC = [
     (re.compile(r"公务接待"), "RECEPTION"),
     (re.compile(r"三\W{0,2}公"), "TOTAL"),
 ]
-_NOT_THREE_PUBLIC = re.compile(r"会议费|培训费|单价|以上|以下")
+_NOT_THREE_PUBLIC = re.compile(r"会议费|培训费|单价|以上|以下|[（(]款[）)]")  # 公务接待费（款）: an 经济分类 款
 _PROCUREMENT = [
     (re.compile(r"货物"), "GOODS"),
     (re.compile(r"工程"), "WORKS"),

@@ -82,10 +82,49 @@ SELECT t.doc_id, d.unit_name, d.unit_key, d.fiscal_year, d.doc_kind, d.scope, t.
        t.amount_raw, t.amount_unit, t.page_no
 FROM published_three_public t JOIN loaded_documents d USING (doc_id);
 
+-- R-NARR-PRIOR, across documents: a change a 预算 states (比2019年预算减少80.08万元, 与上年持平) gives
+-- last year's figure (narrative_facts.derived); where the same unit's document of that year is loaded,
+-- the figure it states must agree (the closest of its statements of that subject). Tolerance: half a
+-- unit of each of the three printed figures.
+CREATE OR REPLACE VIEW narrative_prior_checks AS
+WITH facts AS (
+  SELECT n.*, d.unit_key, d.fiscal_year AS doc_year, d.doc_kind,
+         CAST(CASE WHEN n.unit = '万元' THEN 5000 WHEN n.unit = '亿元' THEN 50000000 ELSE 0.5 END AS DECIMAL(18,4))
+           / CAST(10 ^ length(coalesce(nullif(split_part(n.printed, '.', 2), ''), '')) AS DECIMAL(18,4)) AS half
+  FROM fact_narrative_fact n JOIN doc_document d USING (doc_id)
+  WHERE d.status = 'loaded' AND n.amount_yuan IS NOT NULL AND n.topic <> 'other'
+),
+pairs AS (
+  SELECT dv.doc_id, dv.page_no, dv.topic, dv.code, dv.measure, dv.fiscal_year, dv.amount_yuan AS derived_yuan,
+         dv.printed AS derived_printed, dv.unit, dv.sentence, st.doc_id AS prior_doc, st.page_no AS prior_page,
+         st.amount_yuan AS stated_yuan, st.printed AS stated_printed, st.unit AS stated_unit,
+         2 * dv.half + st.half AS tol,
+         row_number() OVER (PARTITION BY dv.doc_id, dv.seq
+                            ORDER BY abs(st.amount_yuan - dv.amount_yuan), st.doc_id, st.seq) AS pick
+  FROM facts dv JOIN facts st
+    ON st.unit_key = dv.unit_key AND st.doc_year = dv.fiscal_year AND st.doc_id <> dv.doc_id
+   AND st.doc_kind = dv.doc_kind AND st.topic = dv.topic AND st.code IS NOT DISTINCT FROM dv.code
+   AND (dv.code IS NOT NULL OR dv.topic = 'total')
+   AND st.measure = dv.measure AND st.fiscal_year = dv.fiscal_year AND NOT st.derived AND st.stage = dv.stage
+  WHERE dv.derived
+)
+SELECT doc_id, 'R-NARR-PRIOR' AS rule,
+       CASE WHEN derived_yuan = stated_yuan THEN 'PASS' WHEN abs(derived_yuan - stated_yuan) <= tol THEN 'PASS_ROUNDING'
+            ELSE 'FAIL' END AS status,
+       CASE WHEN abs(derived_yuan - stated_yuan) <= tol THEN 'info' ELSE 'warning' END AS severity,
+       CAST(NULL AS VARCHAR) AS table_type, page_no,
+       concat(topic, ' ', coalesce(code, ''), ' ', measure, ' ', fiscal_year, ' (stated change vs ', prior_doc, ')') AS subject,
+       derived_yuan AS lhs, stated_yuan AS rhs, derived_yuan - stated_yuan AS diff, CAST(tol AS DECIMAL(18,2)) AS tolerance,
+       concat('the stated change gives ', fiscal_year, ' = ', derived_printed, unit, ', while the ', fiscal_year,
+              ' document ', prior_doc, ' states ', stated_printed, stated_unit, ' (p.', prior_page, '). Sentence: “',
+              left(sentence, 120), '”') AS message
+FROM pairs WHERE pick = 1;
+
 CREATE OR REPLACE VIEW quality_findings AS
 SELECT c.doc_id, d.unit_key, c.rule, c.status, c.severity, c.table_type, c.page_no, c.subject, c.lhs, c.rhs,
        c.diff, c.tolerance, c.message
-FROM (SELECT * FROM fact_check UNION ALL SELECT * FROM fact_publication_check) c JOIN doc_document d USING (doc_id)
+FROM (SELECT * FROM fact_check UNION ALL SELECT * FROM fact_publication_check UNION ALL SELECT * FROM narrative_prior_checks) c
+JOIN doc_document d USING (doc_id)
 WHERE d.status <> 'superseded';
 
 -- 预算 vs 决算 (DOMAIN.md §5.4): one row per unit, year, fund scope and 功能分类 code, the budget and

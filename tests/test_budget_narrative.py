@@ -131,3 +131,22 @@ def test_report_shows_the_sentence_beside_the_finding(warehouse):
     line = next(ln for ln in out.splitlines() if "R-NARR-FUNC" in ln and "282.06" in ln)
     assert "“5、“机关事业单位职业年金缴费支出”科目282.06万元" in line
     assert "2,820,507.43元" in line
+
+
+WANLI_2023 = "shanghai_putuo/tianbaoxitong_uploads_archives_1770007475548-818404804.pdf"
+WANLI_2024 = "shanghai_putuo/上海市普陀区人民政府万里街道办事处24年预算.pdf"
+
+
+def test_stated_change_against_last_years_document(tmp_path):
+    """万里街道 2024: “三公”经费预算数为47.91万元，比2023年预算增加25万元 → 2023 = 22.91 万元, which
+    its 2023 预算 states (p.29): R-NARR-PRIOR, evaluated once both years are loaded."""
+    env = make_env(tmp_path)
+    budgetwh(env, "ingest", str(corpus_file(WANLI_2023)), str(corpus_file(WANLI_2024)))
+    rows = query(
+        env,
+        "select status, lhs, rhs, page_no from quality_findings "
+        "where rule = 'R-NARR-PRIOR' and subject like 'three_public TOTAL TOTAL 2023%'",
+    )
+    assert rows == [{"status": "PASS", "lhs": "229100.00", "rhs": "229100.00", "page_no": 32}]
+    fails = query(env, "select message from quality_findings where rule = 'R-NARR-PRIOR' and status = 'FAIL'")
+    assert fails == []

@@ -254,7 +254,9 @@ KNOWN_NARRATIVE_FAILS = {
     CZJ: {"财政拨款收入支出总计 (narrative)", "一般公共服务支出（类） 占比"},
     # p.24: 5,377.64 / 4,896.98 are the all-funds F3 基本支出, not the 一般公共预算 F5/F6 figures
     GH: {"一般公共预算财政拨款基本支出 (narrative)", "人员经费 (narrative)"},
-    SGB: {"GPB_TOTAL 完成率"},  # p.18 "完成年初预算的 95.89%": 年初预算 is 0, 95.89% is of 全年预算
+    # p.18 "完成年初预算的 95.89%": 年初预算 is 0, 95.89% is of 全年预算; p.20 住房公积金（项） "主要用于：事业单位
+    # 医疗保险支出" (R-NARR-PURPOSE, GovBudgetChecker R005's own example)
+    SGB: {"GPB_TOTAL 完成率", "2210201 purpose"},
     SWU: set(),
 }
 

@@ -145,8 +145,9 @@ def test_empty_b6_keeps_its_explanation(doc):
 
 def test_identities_hold(doc):
     # the tables' identities; the 绩效目标 forms' R-PROJ checks have two known publisher errors
-    # (tests/test_perf_forms_seeds.py::test_publisher_errors_fail_at_their_line)
-    checks = doc.frames["fact_check"].filter(pl.col("rule") != "R-PROJ")
+    # (tests/test_perf_forms_seeds.py::test_publisher_errors_fail_at_their_line); the 编制说明's two
+    # (282.06 and 141.02 万元) are tests/test_budget_narrative.py's
+    checks = doc.frames["fact_check"].filter((pl.col("rule") != "R-PROJ") & ~pl.col("rule").str.starts_with("R-NARR"))
     assert checks.filter(pl.col("status") == "FAIL").height == 0
     assert checks.filter(pl.col("rule") == "R-ROW").height >= 50
     assert checks.filter(pl.col("rule") == "R-HIER").height >= 50

@@ -37,7 +37,7 @@ _THREE_PUBLIC = [
     (re.compile(r"公务接待"), "RECEPTION"),
     (re.compile(r"三\W{0,2}公"), "TOTAL"),
 ]
-_NOT_THREE_PUBLIC = re.compile(r"会议费|培训费|单价|以上|以下")
+_NOT_THREE_PUBLIC = re.compile(r"会议费|培训费|单价|以上|以下|[（(]款[）)]")  # 公务接待费（款）: an 经济分类 款
 _PROCUREMENT = [
     (re.compile(r"货物"), "GOODS"),
     (re.compile(r"工程"), "WORKS"),
@@ -46,6 +46,7 @@ _PROCUREMENT = [
 ]
 # Headline measures, the first that matches wins (一般公共预算 before 财政拨款 before 支出).
 _TOTAL_MEASURES = [
+    (re.compile(r"收支总预算|收支总计|收入支出总计"), "GRAND_TOTAL"),
     (re.compile(r"非财政拨款结余"), "USE_NON_GRANT_BALANCE"),
     (re.compile(r"基本支出"), "BASIC"),
     (re.compile(r"项目支出"), "PROJECT"),
@@ -71,7 +72,7 @@ _TOTAL_MEASURES = [
         "TOTAL",
     ),
 ]
-_NOT_HEADLINE = re.compile(r"专户|资金收入|安排的支出|原因")
+_NOT_HEADLINE = re.compile(r"专户|资金收入|安排的支出|原因|会议费|培训费|委托业务费|涉及")
 _ECON_CLASSES = {"工资福利支出": "301", "商品和服务支出": "302", "对个人和家庭的补助": "303", "资本性支出": "310"}
 _CLAUSE_BOUNDARY = re.compile(r"[，。；：,;:]")
 _CHANGE_VERB = re.compile(r"(增加|增长|上升|提高|减少|下降|降低|减)了?$")
@@ -108,7 +109,7 @@ def clause_subject(clause: str, topic: str | None) -> Subject | None:
             return "three_public", item, "TOTAL"
     if re.search(r"机关运行经费|拨款运行经费", clause):
         return "org_running_cost", "ORG_RUNNING_COST", "TOTAL"
-    if topic == "procurement" or (topic is None and "政府采购" in clause):
+    if topic == "procurement" or "政府采购" in clause:
         code = _rightmost(_PROCUREMENT, clause)
         return ("procurement", code, "TOTAL") if code else None
     if topic is not None and topic != "project":
@@ -132,9 +133,14 @@ def clause_subject(clause: str, topic: str | None) -> Subject | None:
     return None
 
 
+_INLINE_ORDINAL = re.compile(r"[（(][一二三四五六七八九十\d]{1,3}[）)]")
+
+
 def _clause(text: str, start: int) -> str:
     cut = max((b.end() for b in _CLAUSE_BOUNDARY.finditer(text, 0, start)), default=0)
-    return text[cut:start].strip()
+    clause = text[cut:start].strip()
+    tail = _INLINE_ORDINAL.split(clause)[-1]  # …填写）（二）公用经费: what follows the last （二）
+    return tail if len(tail) >= 2 else clause
 
 
 def _compared_year(text: str, start: int, fiscal_year: int | None) -> int | None:
@@ -181,7 +187,7 @@ class SectionFacts:
     wholes: list[Decimal] = field(default_factory=list)  # headline figures so far: what a bare 占 x% may be of
 
 
-_HEADLINE = {"TOTAL", "INCOME", "GRANT_TOTAL", "GRANT_GPB", "GRANT_GOVFUND", "GRANT_SOE"}
+_HEADLINE = {"GRAND_TOTAL", "TOTAL", "INCOME", "GRANT_TOTAL", "GRANT_GPB", "GRANT_GOVFUND", "GRANT_SOE"}
 
 
 def segment_facts(
@@ -218,6 +224,10 @@ def segment_facts(
             if q.role == "SHARE":
                 fact = add(subject, "SHARE", percent=q.value)
                 base_clause = clause[clause.rfind("占") + 1 :]
+                if not re.sub(r"[的比重比例为]", "", base_clause) and subject and subject[0] == "procurement":
+                    base = ("procurement", "TOTAL", "TOTAL")  # 货物类…占20.40%: of the 政府采购 total
+                    out.claims.append(PercentClaim(fact, "SHARE", subject, state.amount, None, base, clause))
+                    continue
                 if not re.sub(r"[的比重比例为]", "", base_clause) and out.wholes:
                     # 占14.0%: of a headline figure stated before it (the text does not say which)
                     claim = PercentClaim(fact, "SHARE", subject, state.amount, None, None, clause, list(out.wholes))
@@ -252,6 +262,10 @@ def segment_facts(
         elif owner != "none":
             subject = owner or ("func", None, "TOTAL")
             stated_items.add(owner_span)
+        elif re.search(
+            r"原因(是|：|:|为)", text[max(text.rfind("。", 0, q.start), text.rfind("；", 0, q.start)) + 1 : q.start]
+        ):
+            subject = None  # 主要原因是…增加基本支出844.15万元: a reason, not the figure
         else:
             subject = clause_subject(clause, topic)
             if subject and subject[0] == "three_public" and lead.get(sentence) == "org_running_cost":

@@ -14,18 +14,27 @@ _NAMED = re.compile(
     r"(编制部门|编制单位|预算单位|部门名称|单位名称|预算主管部门|填报单位|公开单位)[：:]\s*(?P<name>[^\s：:，,（(]{4,40})"
 )
 _NOT_A_NAME = re.compile(r"^(元|万元|单位|盖章)|XX|××")
+_A_UNIT = re.compile(r"(局|委|办|院|部|厅|中心|会|学|所|处|站|馆|队|校|室|社|署|府|团|台|司|公司)$")
+
+
+def _bare(name: str) -> str:
+    """The name without a leading year and a trailing （本级） / （汇总）: the same unit."""
+    name = re.sub(r"^\d{4}年度?", "", name)
+    return re.sub(r"[（(](本级|汇总|本部|部门|单位)[）)]$", "", name)
 
 
 def unit_name_checks(doc: SourceDocument, unit_name: str | None) -> list[Finding]:
     """One finding per distinct name printed beside a header label: PASS when it is the cover's."""
     if not unit_name:
         return []
-    cover = collapse(unit_name)
+    cover = _bare(collapse(unit_name))
+    if not _A_UNIT.search(cover):
+        return []  # the cover's name was not read (a heading instead): nothing to compare with
     first_page: dict[str, int] = {}
     for line in (i for i in doc.items() if isinstance(i, TextLine)):
         for m in _NAMED.finditer(line.text):
             name = collapse(m.group("name"))
-            name = re.sub(r"(单位|金额单位)$", "", name)
+            name = _bare(re.sub(r"(单位|金额单位)$", "", name))
             if _NOT_A_NAME.search(name) or len(name) < 4:
                 continue
             first_page.setdefault(name, line.page_no)

@@ -95,6 +95,7 @@ REASON_KINDS = [
     ("tables not recognized", r"tables could not be recognized"),
     ("quality gate", r"Quarantined by the quality gate"),
     ("duplicate", r"^Duplicate"),
+    ("blank template", r"blank template"),
     ("no pages", r"no pages"),
 ]
 

@@ -1,7 +1,9 @@
 """Fact tables and the published warehouse.
 
 ``fact_tables`` combines the per-document frames of the lake (Polars), builds a candidate DuckDB
-warehouse beside the live one, and validates every public view with its Great Expectations suite:
+warehouse beside the live one, screens it document by document (``pipelines/publish/screen.py``: a
+document whose rows break a contract expectation is quarantined and the candidate built again
+without it), and validates every public view with its Great Expectations suite:
 one Dagster asset per view, one asset check per expectation. Contract expectations (severity
 critical) are blocking checks: if one fails, ``warehouse_db`` does not run and analysts keep the
 previous warehouse. Publisher defects (identity FAILs) are warnings: the data is published and the

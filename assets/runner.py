@@ -90,6 +90,14 @@ def get_instance() -> dg.DagsterInstance:
         return dg.DagsterInstance.get()
 
 
+def _root_message(error) -> str:
+    """The cause a person can act on ("no space left on device at …"), not Dagster's wrapper
+    ("Error occurred while executing op …")."""
+    while (error.cls_name or "").startswith("Dagster") and getattr(error, "cause", None) is not None:
+        error = error.cause
+    return str(error.message).strip()
+
+
 def run_ingest(
     paths: list[Path], warehouse: Path, *, workers: int | None = None, log_level: str = "WARNING"
 ) -> IngestResult:
@@ -120,10 +128,8 @@ def run_ingest(
     error = None
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure]
-        error = (
-            "; ".join(str(e.step_failure_data.error.message).strip() for e in failures if e.step_failure_data)
-            or "run failed"
-        )
+        error = "; ".join(_root_message(e.step_failure_data.error) for e in failures if e.step_failure_data)
+        error = error or "run failed"
     return summarize(
         lake, warehouse, entries, before, success=result.success, job_name=job_name, run_id=result.run_id,
         seconds=time.perf_counter() - started, error=error,

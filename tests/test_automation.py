@@ -114,6 +114,8 @@ def test_a_parser_change_is_left_to_the_nightly_run_which_reparses(setting, monk
     import pipelines.run.sources
 
     monkeypatch.setenv("BUDGETWH_WORKERS", "1")  # the patched version lives in this process only
+    monkeypatch.setenv("BUDGETWH_DOC_TIMEOUT", "0")  # no budget: no supervised child process either
+    monkeypatch.setenv("BUDGETWH_DOC_MEMORY_MB", "0")
     monkeypatch.setattr(pipelines.run.sources, "PARSER_VERSION", "new-parser")
     monkeypatch.setattr(pipelines.parse, "PARSER_VERSION", "new-parser")
     assert isinstance(evaluate_sensor(s), dg.SkipReason)  # daytime: no re-parse storm

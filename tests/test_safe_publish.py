@@ -145,8 +145,10 @@ def test_a_run_killed_inside_leaves_the_warehouse_intact_and_the_next_run_comple
     add_night_files(inbox)
 
     paused = tmp_path / "paused"
-    # one parsing process: the points are counted, and the pid recorded, in the process that is killed
-    killed_env = {**env, "BUDGETWH_PAUSE_AT": point, "BUDGETWH_PAUSE_FILE": str(paused), "BUDGETWH_WORKERS": "1"}
+    # one parsing process, no per-document budget (so no supervised child): the points are counted,
+    # and the pid recorded, in the process that is killed
+    killed_env = {**env, "BUDGETWH_PAUSE_AT": point, "BUDGETWH_PAUSE_FILE": str(paused), "BUDGETWH_WORKERS": "1",
+                  "BUDGETWH_DOC_TIMEOUT": "0", "BUDGETWH_DOC_MEMORY_MB": "0"}  # fmt: skip
     proc = subprocess.Popen(cli("ingest", str(inbox)), cwd=ROOT, env=killed_env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     deadline = time.time() + 600

@@ -12,7 +12,7 @@ import polars as pl
 
 from pipelines.normalize.frames import SCHEMAS
 from pipelines.publish.canonical import choose_canonical, conflict_findings
-from pipelines.publish.faults import checkpoint
+from pipelines.publish.faults import checkpoint, stage
 from pipelines.publish.lake import Lake, temp_prefix
 from pipelines.publish.units import build_units, read_aliases
 from pipelines.publish.versions import resolve_versions
@@ -146,6 +146,11 @@ def _discard(staged: dict[str, Path]) -> None:
 def build_tables(lake: Lake, *, force: bool = False) -> bool:
     """Write every fact table of the lake; nothing is rebuilt (False) when the lake has not
     changed since the last build."""
+    with stage("combining the fact tables"):
+        return _build_tables(lake, force=force)
+
+
+def _build_tables(lake: Lake, *, force: bool = False) -> bool:
     fingerprint = lake.fingerprint()
     if not force and built_fingerprint(lake) == fingerprint:
         return False
@@ -157,9 +162,9 @@ def build_tables(lake: Lake, *, force: bool = False) -> bool:
         _discard(staged)
         try:
             staged = _stage_tables(lake, out_dir)
-        except (OSError, pl.exceptions.PolarsError):
+        except (OSError, pl.exceptions.PolarsError) as exc:
             staged = {}
-            if attempt == 4:
+            if attempt == 4 or "No space left on device" in str(exc) or getattr(exc, "errno", None) == 28:
                 raise
             fingerprint = lake.fingerprint()
             continue

@@ -160,6 +160,26 @@ class Lake:
             return json.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:  # never parsed, or being replaced by another run this instant
             return None
+        except (ValueError, UnicodeDecodeError):  # damaged on disk: as if never parsed (it is parsed again)
+            return None
+
+    def is_intact(self, doc_id: str, doc: dict | None = None) -> bool:
+        """The document's result is whole on disk: its row, and a Parquet file with both magic
+        markers for every table it lists (a truncated or missing file is parsed again)."""
+        doc = self.document(doc_id) if doc is None else doc
+        if doc is None:
+            return False
+        folder = self.doc_dir(doc_id)
+        for table in doc.get("row_counts") or {}:
+            try:
+                with open(folder / f"{table}.parquet", "rb") as f:
+                    head = f.read(4)
+                    f.seek(-4, os.SEEK_END)
+                    if head != b"PAR1" or f.read(4) != b"PAR1":
+                        return False
+            except OSError:  # missing, or shorter than its markers
+                return False
+        return True
 
     def is_current(self, sha256: str, parser_version: str) -> bool:
         doc = self.document(doc_id_for(sha256))
@@ -168,23 +188,29 @@ class Lake:
     def write(self, parsed: ParsedDocument, *, doc_id: str | None = None, extra: dict | None = None) -> Path:
         """Replace the document's directory atomically: readers see the old or the new result.
         ``doc_id`` / ``extra`` override the id and fields of the document row (duplicate records)."""
-        from pipelines.publish.faults import checkpoint
+        from pipelines.publish.faults import checkpoint, stage
 
         doc_id = doc_id or parsed.doc_id
-        self.docs.mkdir(parents=True, exist_ok=True)
-        final = self.doc_dir(doc_id)
-        staging = Path(tempfile.mkdtemp(dir=self.docs, prefix=temp_prefix(doc_id)))
-        for name, df in parsed.frames.items():
-            df.write_parquet(staging / f"{name}.parquet")
-        row = parsed.document_row()
-        row["doc_id"] = doc_id
-        row["parsed_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
-        row["notes"] = parsed.notes[:200]
-        row["row_counts"] = parsed.row_counts()
-        row.update(extra or {})
-        (staging / "document.json").write_text(json.dumps(row, ensure_ascii=False, indent=1), encoding="utf-8")
-        checkpoint("lake.write")
-        self._swap_in(staging, final)
+        with stage(f"the lake write of {Path(parsed.source_file).name}"):
+            self.docs.mkdir(parents=True, exist_ok=True)
+            final = self.doc_dir(doc_id)
+            staging = Path(tempfile.mkdtemp(dir=self.docs, prefix=temp_prefix(doc_id)))
+            try:
+                for name, df in parsed.frames.items():
+                    df.write_parquet(staging / f"{name}.parquet")
+                row = parsed.document_row()
+                row["doc_id"] = doc_id
+                row["parsed_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
+                row["notes"] = parsed.notes[:200]
+                row["row_counts"] = parsed.row_counts()
+                row.update(extra or {})
+                text = json.dumps(row, ensure_ascii=False, indent=1)
+                (staging / "document.json").write_text(text, encoding="utf-8")
+                checkpoint("lake.write")
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)  # a full disk leaves no half result behind
+                raise
+            self._swap_in(staging, final)
         return final
 
     def _swap_in(self, staging: Path, final: Path) -> None:

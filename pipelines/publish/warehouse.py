@@ -23,7 +23,7 @@ import duckdb
 
 from pipelines.normalize.codes import REFERENCE_DIR
 from pipelines.publish.combine import ALL_TABLES, DERIVED_TABLES, built_fingerprint, tables_dir
-from pipelines.publish.faults import checkpoint
+from pipelines.publish.faults import checkpoint, stage
 from pipelines.publish.lake import Lake, is_stale_temp, temp_prefix
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
@@ -101,6 +101,11 @@ def is_current(lake: Lake, warehouse: Path) -> bool:
 def build_candidate(lake: Lake, warehouse: Path, run: str = "local") -> Path:
     """Load the lake's combined tables (``combine.build_tables``) into a new DuckDB file beside the
     warehouse. Nothing the analysts read is touched."""
+    with stage("the candidate build"):
+        return _build_candidate(lake, warehouse, run)
+
+
+def _build_candidate(lake: Lake, warehouse: Path, run: str) -> Path:
     warehouse = Path(warehouse)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_builds(warehouse)
@@ -140,6 +145,7 @@ def build_candidate(lake: Lake, warehouse: Path, run: str = "local") -> Path:
                 "lake": str(lake.root),
             }
             con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(meta.items()))
+            checkpoint("candidate.build")
             con.execute("CHECKPOINT")
         except BaseException:
             con.close()
@@ -153,12 +159,17 @@ def build_candidate(lake: Lake, warehouse: Path, run: str = "local") -> Path:
 
 def promote(candidate: Path, warehouse: Path, lake: Lake | None = None) -> None:
     """Swap the validated candidate in. A reader keeps the file it opened; new readers see the new one."""
-    checkpoint("publish.swap")
-    if lake is None:
-        os.replace(candidate, warehouse)
-        return
-    with lake.publish_lock():
-        os.replace(candidate, warehouse)
+    try:
+        with stage("the swap of the new warehouse"):
+            checkpoint("publish.swap")
+            if lake is None:
+                os.replace(candidate, warehouse)
+                return
+            with lake.publish_lock():
+                os.replace(candidate, warehouse)
+    except OSError:
+        candidate.unlink(missing_ok=True)  # it will never be promoted (named by run): give its space back
+        raise
 
 
 def publish(lake: Lake, warehouse: Path, *, force: bool = False) -> PublishReport:

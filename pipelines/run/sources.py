@@ -119,6 +119,8 @@ def plan_entry(lake: Lake, entry: SourceEntry, registry: dict[str, SourceEntry] 
         return "adopt"
     if owner.get("parser_version") != PARSER_VERSION or owner.get("sha256") != entry.sha256:
         return "reparse"
+    if not lake.is_intact(entry.doc_id, owner):
+        return "reparse"  # a damaged lake entry (a truncated or missing Parquet file): parse it again
     if owner.get("over_budget") and not current_budget().covers(owner["over_budget"]):
         return "reparse"  # stopped by a limit that has since been raised: try again
     return "current"

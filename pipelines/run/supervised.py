@@ -68,13 +68,24 @@ def worker_main(conn: Connection, memory_mb: int) -> None:
         task = conn.recv()
         if task is None:
             return
-        lake_root, entry = task
+        lake_root, entry, settings = task
+        # The fork server's environment is as old as the fork server: the run's settings come along.
+        for key in [k for k in os.environ if k.startswith("BUDGETWH_") and k not in settings]:
+            del os.environ[key]
+        os.environ.update(settings)
         try:
             parsed, doc = parse_entry(Lake(Path(lake_root)), entry)
         except MemoryError:
             conn.send(("memory", None))
             os._exit(1)  # the heap may be in any state: this worker is replaced
+        except Exception as exc:  # not the document's fault (a full disk, a broken lake): the run fails
+            conn.send(("error", WorkerError(f"{type(exc).__name__}: {exc}")))
+            continue
         conn.send(("done", (parsed.status if parsed else None, parsed.error if parsed else None, doc)))
+
+
+class WorkerError(RuntimeError):
+    """What stopped a worker that is not its document's doing, raised again in the supervisor."""
 
 
 @dataclass
@@ -161,6 +172,7 @@ def parse_supervised(
 ) -> Iterator[tuple[SourceEntry, tuple[str | None, str | None, dict]]]:
     """(entry, (parsed status, error, document row)) for every entry, in the order they finish."""
     context = _context()
+    settings = {k: v for k, v in os.environ.items() if k.startswith("BUDGETWH_")}
     queue = deque(entries)
     pool = [_spawn(context, budget) for _ in range(max(1, min(workers, len(entries))))]
     try:
@@ -168,7 +180,7 @@ def parse_supervised(
             for w in pool:
                 if w.entry is None and queue:
                     w.entry, w.started, w.progress, w.peak_mb = queue.popleft(), time.monotonic(), ("starting", 0, 0), 0
-                    w.conn.send((str(lake.root), w.entry))
+                    w.conn.send((str(lake.root), w.entry, settings))
             busy = [w for w in pool if w.entry is not None]
             ready = set(wait([w.conn for w in busy], timeout=POLL_SECONDS))
             for i, w in enumerate(pool):
@@ -184,6 +196,8 @@ def parse_supervised(
                             elif message[0] == "done":
                                 result = message[1]
                                 break
+                            elif message[0] == "error":
+                                raise message[1]
                             elif message[0] == "memory":
                                 limit = "memory"
                                 break

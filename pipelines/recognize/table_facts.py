@@ -4,6 +4,7 @@ scopes and stages, which they pass in."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 
@@ -42,6 +43,7 @@ from pipelines.recognize.rows import (
 from pipelines.recognize.tables import LogicalTable
 
 TOTAL_LABEL = ("合计", "总计", "小计")
+TOTAL_RE = re.compile(r"^(合计|总计|小计)$")
 
 
 def read_amount(cell: AmountCell, unit: str) -> Amount | None:
@@ -180,6 +182,9 @@ def extract_three_public_table(table: LogicalTable, unit: str, default_stage: st
         key = (row.grid.page_no, id(row.grid), row.index)
         if key not in [k for k, _ in row_ids]:
             row_ids.append((key, block))
+    columns_name_items = {three_public_item(p, has_subtotal) for p in paths} & (_PARTS | {"ORG_RUNNING_COST"})
+    if not columns_name_items and _items_by_row(rows):
+        return _three_public_by_row(table, rows, default_stage)
     chosen = next((k for k, b in row_ids if b.label.startswith(TOTAL_LABEL)), row_ids[0][0])
     for row, block, cell, amount in rows:
         if (row.grid.page_no, id(row.grid), row.index) != chosen:
@@ -195,6 +200,51 @@ def extract_three_public_table(table: LogicalTable, unit: str, default_stage: st
                 at=_lineage(table, row, block),
             )
         )
+    return facts
+
+
+_PARTS = {"OUTBOUND", "RECEPTION", "VEHICLE_TOTAL", "VEHICLE_PURCHASE", "VEHICLE_OPERATION"}
+
+
+_ITEM_LABEL = re.compile(r"三公|因公出国|公务接待|公务用车|机关运行经费")
+
+
+def _row_item(block: Block) -> str | None:
+    """The item a row label names; only labels that speak of the 三公 items (an 办公设备购置 row
+    of an economic table is no 公务用车购置费)."""
+    return three_public_item((block.label,), False) if block.label and _ITEM_LABEL.search(block.label) else None
+
+
+def _items_by_row(rows: list[tuple[TableRow, Block, AmountCell, Amount]]) -> bool:
+    """The transposed layout (行政经费 / “三公”经费 / 其中：因公出国… as row labels, fund columns
+    合计 | 一般公共预算 | …; no column names an item): at least two rows name a part of the “三公”经费."""
+    items = {_row_item(block) for _, block, _, _ in rows}
+    return "TOTAL" in items and len(items & _PARTS) >= 2
+
+
+def _three_public_by_row(
+    table: LogicalTable, rows: list[tuple[TableRow, Block, AmountCell, Amount]], default_stage: str
+) -> TableFacts:
+    """Items from the row labels, each amount from the row's total column (合计, else its first
+    amount column); rows that name no item (行政经费, 会议费) are not 三公 facts."""
+    facts = TableFacts()
+    seen: set[tuple] = set()
+    for row, block, cell, amount in rows:
+        item = _row_item(block)
+        key = (row.grid.page_no, id(row.grid), row.index)
+        if item is None or key in seen:
+            continue
+        cells = [(c, a) for r, b, c, a in rows if (r.grid.page_no, id(r.grid), r.index) == key]
+        total = next(((c, a) for c, a in cells if any(TOTAL_RE.match(e) for e in c.column.path)), cells[0])
+        if total[0] is not cell:
+            continue  # the row's other cells are its fund split
+        seen.add(key)
+        facts.three_public.append(
+            ThreePublicFact(
+                stage=stage_for_path(cell.column.path, default_stage), item=item, amount=amount,
+                at=_lineage(table, row, block),
+            )
+        )  # fmt: skip
     return facts
 
 

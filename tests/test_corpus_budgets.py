@@ -52,6 +52,16 @@ KNOWN_DEFECTS = {
     # 万里街道 2023 p.35 项目绩效目标表 公共服务设施运行经费: 年度资金申请总额 10,903,043.00 but its
     # 其中：当年财政拨款 is 11,419,043.00.
     (SH + "tianbaoxitong_uploads_archives_1770007475548-818404804.pdf", "R-PROJ", "PT", 35, "公共服务设施运行经费:"),
+    # 普陀区财政局 2025 p.7 情况说明: “机关事业单位职业年金缴费支出” 887.36 万元, the table prints
+    # 873,617.00 元 = 87.36 万元 (a digit too many).
+    (SH + "上海市普陀区财政局部门25年预算.pdf", "R-NARR-FUNC", "B2", 7, "2080506"),
+    # 江苏省人大 2017 p.28: the 三公 shares 8.75 / 7.22 / 16.81 % do not follow from the text's own
+    # 222.5 / 183.6 / 427.5 万元 of 833.6 (26.69 / 22.02 / 51.28 %).
+    (JS + "江苏省人大办公厅/江苏省人大办公厅2017年度预算公开.pdf", "R-NARR-PCT", None, 28, "three_public"),
+    # 江苏省委办公厅 2017 p.8 (1.66 % stated, 1.69 % computed) and 江苏省政协 2017 p.6 (5.77 % vs
+    # 6.12 %): the change divided by this year's amount instead of last year's.
+    (JS + "江苏省委办公厅/江苏省委办公厅2017年部门预算.pdf", "R-NARR-PCT", None, 8, "func"),
+    (JS + "江苏省政协办公厅/江苏省政协办公厅2017年度部门预算.pdf", "R-NARR-PCT", None, 6, "other"),
 }
 
 

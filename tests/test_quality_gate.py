@@ -128,10 +128,11 @@ def test_a_broken_view_blocks_publishing_and_keeps_the_previous_warehouse(home, 
     shutil.copytree(ROOT / "sql", sql_dir)
     views = (sql_dir / "views.sql").read_text(encoding="utf-8")
     views = views.replace(
-        "f.measure, f.amount_yuan, f.page_no\nFROM fact_func_amount f JOIN loaded_documents d USING (doc_id);",
-        "f.amount_yuan, f.page_no\nFROM fact_func_amount f JOIN loaded_documents d USING (doc_id);",
+        "f.measure, f.amount_yuan, f.page_no\nFROM published_func_amount f JOIN loaded_documents d USING (doc_id);",
+        "f.amount_yuan, f.page_no\nFROM published_func_amount f JOIN loaded_documents d USING (doc_id);",
         1,
     )
+    assert "f.func_name, f.amount_yuan" in views  # the view really lost its column
     (sql_dir / "views.sql").write_text(views, encoding="utf-8")
     monkeypatch.setattr(warehouse_module, "SQL_DIR", sql_dir)
     (home / "in" / "again.txt").write_text(render_text(fixed_units()[1]).replace("2024", "2023"), encoding="utf-8")

@@ -96,7 +96,19 @@ def split_basic(unit: SampleUnit, rng: random.Random) -> dict[str, Decimal]:
         out[code] = amount
         left -= amount
     out[codes[-1]] = left
+    # 公务接待费 and 公务用车运行维护费 of 基本支出 are the 三公 table's figures (R-ECON-3P): the
+    # difference goes to another 款 so that Σ 款 = 基本支出 still holds.
+    others = [c for c in codes if c not in _THREE_PUBLIC_ECON]
+    for code, item in _THREE_PUBLIC_ECON.items():
+        if code in out and others:
+            target = (unit.three_public.get(item, D(0)) * 10000).quantize(CENT)
+            if out[others[-1]] + out[code] - target >= 0:
+                out[others[-1]] += out[code] - target
+                out[code] = target
     return out
+
+
+_THREE_PUBLIC_ECON = {"30217": "RECEPTION", "30231": "VEHICLE_OPERATION"}
 
 
 def synthetic_units(n: int, seed: int = 7) -> list[SampleUnit]:

@@ -101,6 +101,8 @@ def document_findings(doc: SourceDocument, info: DocumentInfo, recognized: Recog
             findings += budget_narrative_findings(recognized.narrative, recognized.facts, info.fiscal_year)
         findings += econ_three_public_checks(recognized.facts)
         findings += org_running_cost_checks(recognized.facts)
-        findings += required_budget_tables(recognized.facts.tables)
+        findings += required_budget_tables(
+            recognized.facts.tables, doc, has_text=bool(recognized.narrative and recognized.narrative.facts)
+        )
         findings += unit_name_checks(doc, info.unit_name)
     return findings

@@ -31,12 +31,19 @@ def unit_name_checks(doc: SourceDocument, unit_name: str | None) -> list[Finding
     if not _A_UNIT.search(cover):
         return []  # the cover's name was not read (a heading instead): nothing to compare with
     first_page: dict[str, int] = {}
-    for line in (i for i in doc.items() if isinstance(i, TextLine)):
+    lines = [i for i in doc.items() if isinstance(i, TextLine)]
+    for k, line in enumerate(lines):
         for m in _NAMED.finditer(line.text):
             name = collapse(m.group("name"))
             name = _bare(re.sub(r"(单位|金额单位)$", "", name))
             if _NOT_A_NAME.search(name) or len(name) < 4:
                 continue
+            if not _A_UNIT.search(name):
+                # a value cut by a wrapped header line (部门名称：江苏省人大 / 常委会办公厅): the next
+                # lines of the page complete it, or it is not a name to compare
+                name = _completed(name, lines[k + 1 : k + 3], line.page_no)
+                if name is None:
+                    continue
             first_page.setdefault(name, line.page_no)
     out = []
     for name, page in first_page.items():
@@ -49,3 +56,17 @@ def unit_name_checks(doc: SourceDocument, unit_name: str | None) -> list[Finding
             )
         )  # fmt: skip
     return out
+
+
+def _completed(head: str, following: list[TextLine], page: int) -> str | None:
+    """``head`` joined with the short lines after it on the same page, up to the first join that
+    ends like a unit's name; None when none does."""
+    name = head
+    for line in following:
+        piece = collapse(line.text)
+        if line.page_no != page or not piece or len(piece) > 12 or re.search(r"[：:\d]", piece):
+            return None
+        name += piece
+        if _A_UNIT.search(name):
+            return name
+    return None

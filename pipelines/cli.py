@@ -49,8 +49,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         from pipelines.run.progress import show_on_terminal
 
         show_on_terminal(sys.stdout)
-        _prepare_dagster_home(warehouse)
-        result = run_ingest(paths, warehouse, workers=args.workers)
+        try:
+            _prepare_dagster_home(warehouse)
+            result = run_ingest(paths, warehouse, workers=args.workers)
+        finally:
+            show_on_terminal(None)  # a later run in this process (a test, a notebook) prints nothing unasked
     print(result.summary())
     if not result.success:
         return 1

@@ -77,10 +77,18 @@ class ParseProgress:
             if self.log:
                 self.log(self.line())
             if self.stream and not self.is_tty:
-                print(self.line(), file=self.stream, flush=True)
+                self._print(self.line())
         if self.is_tty and self.done == self.total:
-            print(file=self.stream, flush=True)
+            self._print("")
 
     def _bar(self, width: int = 30) -> None:
         filled = round(width * self.done / max(1, self.total))
-        print(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.line()}\x1b[K", end="", file=self.stream, flush=True)
+        self._print(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.line()}\x1b[K", end="")
+
+    def _print(self, text: str, end: str = "\n") -> None:
+        """Progress is a courtesy: a closed or broken stream stops it, never the parse."""
+        try:
+            print(text, end=end, file=self.stream, flush=True)
+        except (ValueError, OSError):
+            self.stream = None
+            self.is_tty = False

@@ -25,29 +25,26 @@ from pathlib import Path
 _reached: dict[str, int] = {}
 
 
-def _inject_failure(name: str) -> None:
-    wanted = os.environ.get("BUDGETWH_FAIL_AT")
+def _nth_arrival(variable: str, name: str, key: str) -> bool:
+    """Whether this arrival at ``name`` is the one ``variable`` (``point`` or ``point:n``) asks for."""
+    wanted = os.environ.get(variable)
     if not wanted:
-        return
+        return False
     point, _, nth = wanted.partition(":")
     if point != name:
-        return
-    key = f"fail:{name}"
+        return False
     _reached[key] = _reached.get(key, 0) + 1
-    if _reached[key] == int(nth or 1):
+    return _reached[key] == int(nth or 1)
+
+
+def _inject_failure(name: str) -> None:
+    if _nth_arrival("BUDGETWH_FAIL_AT", name, f"fail:{name}"):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), f"(injected at {name})")
 
 
 def checkpoint(name: str) -> None:
     _inject_failure(name)
-    wanted = os.environ.get("BUDGETWH_PAUSE_AT")
-    if not wanted:
-        return
-    point, _, nth = wanted.partition(":")
-    if point != name:
-        return
-    _reached[name] = _reached.get(name, 0) + 1
-    if _reached[name] != int(nth or 1):
+    if not _nth_arrival("BUDGETWH_PAUSE_AT", name, name):
         return
     marker = Path(os.environ.get("BUDGETWH_PAUSE_FILE", "budgetwh.paused"))
     # written aside and renamed: a test polling for the marker must never read it empty

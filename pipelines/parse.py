@@ -166,13 +166,14 @@ def parse_document(path: Path, sha256: str | None = None) -> ParsedDocument:
         )  # fmt: skip
     report("recognizing tables", doc.page_count or 0, doc.page_count or 0)
     try:
+        doc_id = doc_id_for(sha)
         recognized = recognize_document(doc, info)
-        out = document_frames(doc_id_for(sha), info, recognized)
+        out = document_frames(doc_id, info, recognized)
         findings = document_findings(doc, info, recognized)
-        out["fact_check"] = frames.findings_frame(doc_id_for(sha), findings)
+        out["fact_check"] = frames.findings_frame(doc_id, findings)
         tables = table_checks(recognized.facts.tables, recognized.facts, findings)
         tables += form_checks(recognized.forms, findings, len(tables) + 1)
-        out["doc_table"] = frames.table_check_frame(doc_id_for(sha), tables)
+        out["doc_table"] = frames.table_check_frame(doc_id, tables)
     except MemoryError:  # a memory budget's doing: the parse pool's supervisor quarantines and says so
         raise
     except Exception as exc:  # a recognizer bug must not stop the run: quarantine and say why

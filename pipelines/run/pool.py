@@ -46,7 +46,7 @@ def _parse_here(lake: Lake, entry: SourceEntry) -> EntryOutcome:
 def warm_up_workers(workers: int) -> None:
     """Start the fork server now (it imports the parser, about a second), while this process still
     sets up the run; ``parse_entries`` then starts its workers from it in milliseconds."""
-    if workers >= 2 or current_budget().enabled:
+    if dask_scheduler() is None and (workers >= 2 or current_budget().enabled):  # a cluster parses without it
         start_fork_server()
 
 

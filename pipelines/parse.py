@@ -23,7 +23,7 @@ from pipelines.normalize import frames
 from pipelines.normalize.facts import DocumentInfo
 from pipelines.read.dispatch import ReadError, doc_id_for, read_document, sha256_file
 from pipelines.read.progress import report
-from pipelines.recognize.classify import classify_document
+from pipelines.recognize.classify import classify_document, is_evaluation_report
 from pipelines.recognize.document import RecognizedDocument, recognize_document
 from pipelines.recognize.perf_forms.rows import project_frames
 from pipelines.validate.rules import document_findings
@@ -155,6 +155,13 @@ def parse_document(path: Path, sha256: str | None = None) -> ParsedDocument:
             path, sha,
             "This is a blank template (placeholders such as 'XX' instead of a unit name and amounts), "
             "not a published document; no data was loaded from it.",
+            started, **common,
+        )  # fmt: skip
+    if info.doc_kind is None and is_evaluation_report(info.title):
+        return _quarantine(
+            path, sha,
+            f"This is a performance-evaluation report ({info.title}), not a 预算/决算 disclosure: it has no "
+            "budget tables, so no data was loaded from it.",
             started, **common,
         )  # fmt: skip
     if info.doc_kind is None:

@@ -102,6 +102,14 @@ def _unit_from_label_cells(doc: SourceDocument) -> str | None:
     return None
 
 
+# 财政项目支出绩效评价报告 / 绩效自评报告: reports about spending, not a budget or 决算 disclosure
+_EVALUATION_REPORT = re.compile(r"(绩效|支出)[^，。]{0,6}(评价|自评)报告")
+
+
+def is_evaluation_report(title: str) -> bool:
+    return bool(_EVALUATION_REPORT.search(title))
+
+
 def classify_document(doc: SourceDocument) -> DocumentInfo:
     lines = _first_lines(doc)
     page1 = [collapse(i.text) for i in doc.pages[0].items if isinstance(i, TextLine)] if doc.pages else []
@@ -121,6 +129,9 @@ def classify_document(doc: SourceDocument) -> DocumentInfo:
         kind = "FINAL_ACCOUNT"
     elif "预算" in cover:
         kind = "BUDGET"
+    elif _EVALUATION_REPORT.search(cover):
+        kind = None  # a 绩效评价报告 says what it is on its cover: that wins over the file's name
+        title = next((ln for ln in page1[:6] or lines[:3] if _EVALUATION_REPORT.search(ln)), cover[:40])
     elif "决算" in doc.path.stem:
         kind = "FINAL_ACCOUNT"
     elif "预算" in doc.path.stem:

@@ -40,9 +40,12 @@ _NUMBER = re.compile(
     r"(?P<unit>万元|亿元|元|%|万(?![元\d])|台（套）|个|辆|人次|批次|人|台|分|次|项)?"
 )
 _DATE_AFTER = re.compile(r"^\s*(年|月|日|部分|号)")
+# A 科目 name may hold a short parenthesis of its own (中医（民族）医院, 党委办公厅（室）及相关机构事务):
+# any bracket that is not the （类）/（款）/（项） marker belongs to the name.
+_NAME_CHAR = r"(?:[^（(，。；：]|[（(](?![类款项][）)])[^（()），。；：]{1,8}[）)])"
 _ITEM = re.compile(
-    r"(?:^|(?<=[。：；]))[（(]?(?P<no>\d{1,2})(?:[、.．]|[）)])\s*(?P<lei>[^（(，。；：]{2,30}?)[（(]类[）)]"
-    r"(?P<kuan>[^（(，。；：]{1,30}?)[（(]款[）)](?P<xiang>[^（(，。；：]{1,40}?)[（(]项[）)]"
+    r"(?:^|(?<=[。：；]))[（(]?(?P<no>\d{1,2})(?:[、.．]|[）)])\s*(?P<lei>" + _NAME_CHAR + r"{2,30}?)[（(]类[）)]"
+    r"(?P<kuan>" + _NAME_CHAR + r"{1,30}?)[（(]款[）)](?P<xiang>" + _NAME_CHAR + r"{1,40}?)[（(]项[）)]"
 )
 _CODED_ITEM = re.compile(
     r"(?:^|(?<=[。：；]))[（(]?(?P<no>\d{1,2})(?:[、.．]|[）)])\s*(?P<xiang>[^（(，。；：]{1,40}?)[（(](?P<code>2\d{2}(?:\d{2}){0,2})[）)]"
@@ -122,6 +125,7 @@ class CodeRow:
     code: str
     name: str
     final: Decimal | None  # TOTAL, stage FINAL, in 元
+    fund_scope: str = "GPB"  # the fund of the table the row is printed in
 
 
 def budget_code_rows(facts: TableFacts) -> dict[str, CodeRow]:
@@ -141,14 +145,24 @@ def final_code_rows(facts: TableFacts) -> dict[str, CodeRow]:
     """The 功能分类 rows of the 一般公共预算 table (F5), else of the 财政拨款 table (F4: the 高等学校
     format has no F5 and its narrative discusses 财政拨款支出), else of the all-funds tables, with
     their 决算 total: what the narrative's 项 are resolved against."""
+    rows: dict[str, CodeRow] = {}
     for table_type in ("F5", "F4", "F3", "F2"):
-        rows: dict[str, CodeRow] = {}
-        for f in facts.func:
-            if f.at.table_type == table_type and f.measure == "TOTAL" and f.stage == "FINAL":
-                rows.setdefault(f.func_code, CodeRow(f.func_code, f.func_name, f.amount.yuan))
+        rows = _final_rows(facts, table_type)
         if rows:
-            return rows
-    return {}
+            break
+    # the 政府性基金 / 国有资本经营 sections of the text discuss the 项 of F8 / F9
+    for table_type, scope in (("F8", "GOVFUND"), ("F9", "SOE")):
+        for code, row in _final_rows(facts, table_type, scope).items():
+            rows.setdefault(code, row)
+    return rows
+
+
+def _final_rows(facts: TableFacts, table_type: str, scope: str = "GPB") -> dict[str, CodeRow]:
+    rows: dict[str, CodeRow] = {}
+    for f in facts.func:
+        if f.at.table_type == table_type and f.measure == "TOTAL" and f.stage == "FINAL":
+            rows.setdefault(f.func_code, CodeRow(f.func_code, f.func_name, f.amount.yuan, scope))
+    return rows
 
 
 def resolve_item(
@@ -390,11 +404,18 @@ def _subject_of(seg: Segment, q: Quoted, first_item: int) -> str:
     return subject[-40:] or seg.heading
 
 
+_NARRATIVE_TITLES = {
+    "GPB": "情况说明：一般公共预算财政拨款支出决算具体情况",
+    "GOVFUND": "情况说明：政府性基金预算财政拨款支出决算情况",
+    "SOE": "情况说明：国有资本经营预算财政拨款支出决算情况",
+}
+
+
 def _budget_fact(item: NarrativeItem, q: Quoted, rows: dict[str, CodeRow]) -> FuncFact:
     code = item.code or ""
     row = rows.get(code)
     return FuncFact(
-        fund_scope="GPB",
+        fund_scope=row.fund_scope if row else "GPB",
         stage=q.role,
         func_code=code,
         func_level=code_level(code),
@@ -403,7 +424,7 @@ def _budget_fact(item: NarrativeItem, q: Quoted, rows: dict[str, CodeRow]) -> Fu
         amount=Amount(raw=q.raw, unit=WAN if q.unit == WAN else q.unit, value=q.value, yuan=quoted_yuan(q)),
         at=Lineage(
             table_type=None,
-            table_title="情况说明：一般公共预算财政拨款支出决算具体情况",
+            table_title=_NARRATIVE_TITLES.get(row.fund_scope if row else "GPB", _NARRATIVE_TITLES["GPB"]),
             page_no=item.page,
             line_no=None,
             row_label=item.subject,

@@ -205,6 +205,7 @@ def segment_facts(
     """The facts of one segment's numbers (``numbers``: Quoted, in text order). ``items`` are the
     spans of numbered 科目 items with their subject; ``stage_of(q)`` the stage of a number."""
     topic = section_topic(context)
+    grant_section = bool(_GRANT_SECTION.search(context)) and not _OTHER_SCOPE.search(context)
     state = _State()
     stated_items: set[int | None] = set()
     lead: dict[str, str | None] = {}  # the topic of the first figure of each sentence
@@ -267,7 +268,7 @@ def segment_facts(
         ):
             subject = None  # 主要原因是…增加基本支出844.15万元: a reason, not the figure
         else:
-            subject = clause_subject(clause, topic)
+            subject = _scoped(clause_subject(clause, topic), grant_section)
             if subject and subject[0] == "three_public" and lead.get(sentence) == "org_running_cost":
                 subject = None  # 机关运行经费…其中：公务接待费2万元: a part of 机关运行经费, not the 三公 item
         if is_change and subject is not None:  # 财政拨款收、支总计各增加3205.79万元: the change of a named subject
@@ -319,6 +320,18 @@ class _Adder:
         )  # fmt: skip
         self.out.facts.append(fact)
         return fact
+
+
+# （二）财政拨款收支情况 … 支出预算总计181807.13万元: under a 财政拨款 heading a bare 总计 is the
+# 财政拨款 total (B4), not the all-funds one (B1/B3).
+_GRANT_SECTION = re.compile(r"财政拨款")
+_OTHER_SCOPE = re.compile(r"一般公共预算|政府性基金|国有资本|非财政拨款")
+
+
+def _scoped(subject: Subject | None, grant_section: bool) -> Subject | None:
+    if grant_section and subject in (("total", None, "TOTAL"), ("total", None, "INCOME")):
+        return "total", None, "GRANT_TOTAL"
+    return subject
 
 
 def _own_subject(clause: str, topic: str | None) -> bool:

@@ -101,8 +101,12 @@ def document_findings(doc: SourceDocument, info: DocumentInfo, recognized: Recog
             findings += budget_narrative_findings(recognized.narrative, recognized.facts, info.fiscal_year)
         findings += econ_three_public_checks(recognized.facts)
         findings += org_running_cost_checks(recognized.facts)
-        findings += required_budget_tables(
-            recognized.facts.tables, doc, has_text=bool(recognized.narrative and recognized.narrative.facts)
-        )
+        findings += required_budget_tables(recognized.facts.tables, doc, has_text=_states_amounts(recognized.narrative))
         findings += unit_name_checks(doc, info.unit_name)
     return findings
+
+
+def _states_amounts(narrative) -> bool:
+    """Whether the document has a narrative of its own: text stating at least one amount. Cell
+    fragments of a tables-only file (a 附件 of 报表) state none; its explanations are elsewhere."""
+    return narrative is not None and any(f.yuan is not None for f in narrative.facts)

@@ -78,4 +78,7 @@ _EMPTY_TOPIC = {"B6": "政府性基金", "B7": "国有资本", "B9": "三公"}
 def _explained_in_text(doc: SourceDocument, kind: str) -> bool:
     topic = _EMPTY_TOPIC.get(kind, "")
     pattern = re.compile(rf"(无|没有|未安排|不涉及)[^。；]{{0,12}}{topic}" if topic else r"空表|本表无数据|不涉及")
-    return any(pattern.search(collapse(i.text)) for i in doc.items() if isinstance(i, TextLine))
+    # ``政府性基金拨款支出预算0万元``: the text states the table's amount as nil, which explains it too
+    nil = re.compile(rf"{topic}[^。；，0-9]{{0,16}}(?<![\d.,])0(\.0+)?(万元|元)") if topic else None
+    lines = [collapse(i.text) for i in doc.items() if isinstance(i, TextLine)]
+    return any(pattern.search(line) or (nil and nil.search(line)) for line in lines)

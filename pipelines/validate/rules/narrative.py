@@ -28,6 +28,9 @@ from pipelines.validate.rules.compare import ZERO, compare
 _RULE = "R-NARR"
 
 
+_FUND_TABLE = {"GPB": "F5", "GOVFUND": "F8", "SOE": "F9"}  # where a narrative 项 row is printed
+
+
 def _pct_finding(subject: str, page: int, printed: Decimal, final: Decimal, budget: Decimal, explain: str) -> Finding:
     """Stated percentage vs final / budget. Publishers round or truncate to the printed digits."""
     exponent = printed.as_tuple().exponent
@@ -77,7 +80,8 @@ def item_checks(items: list[NarrativeItem], rows: dict[str, CodeRow]) -> list[Fi
         elif row is not None and final is not None and item.how != "AMOUNT" and row.final is not None:
             out.append(
                 compare(
-                    _RULE, "F5", item.page, f"{item.code} {item.subject} 决算", final, row.final, WAN, 1,
+                    _RULE, _FUND_TABLE.get(row.fund_scope, "F5"), item.page, f"{item.code} {item.subject} 决算",
+                    final, row.final, WAN, 1,
                     f"情况说明 {item.subject} 支出决算 vs table row {item.code} {row.name}",
                 )
             )  # fmt: skip

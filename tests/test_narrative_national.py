@@ -98,3 +98,22 @@ def test_an_evaluation_report_is_not_loaded_as_a_budget(corpus_warehouse):
     )
     assert len(got) == 1 and got[0]["status"] == "quarantined" and got[0]["doc_kind"] is None
     assert "performance-evaluation report (长沙市财政项目支出绩效评价报告)" in got[0]["error"]
+
+
+@needs_shared
+def test_target_table_cells_are_not_narrative(corpus_warehouse):
+    # 北京市财政局 附件2 pp.17–47: 预算12表 项目支出绩效目标表; its long cells spill out of the grid as
+    # loose lines (“…通过印制决算编制说明材” / “料，…”), which used to open a narrative section.
+    got = rows(
+        corpus_warehouse,
+        "select count(*) as n from narrative_facts n join documents d using (doc_id) "
+        "where d.source_file like '%附件2报表.pdf'",
+    )
+    assert got == [{"n": 0}]
+    # the narrative-only 附件1 still gives its headline figures: 收入预算 44169.36 万元
+    got = rows(
+        corpus_warehouse,
+        "select n.measure from narrative_facts n join documents d using (doc_id) "
+        "where d.source_file like '%附件1情况说明.pdf' and n.amount_yuan = 441693600.00",
+    )
+    assert got

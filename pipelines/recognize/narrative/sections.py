@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from pipelines.normalize.textnorm import collapse
-from pipelines.read.model import SourceDocument, TextLine
+from pipelines.read.model import Grid, SourceDocument, TextLine
 
 # ---------------------------------------------------------------------------------------------
 # The narrative as text segments under their headings
@@ -101,6 +101,29 @@ def _budget_heading(key: str, marked: bool) -> bool:
     return len(key) <= 32 and bool(_BUDGET_SECTION.search(key) or _NOT_NARRATIVE.search(key))
 
 
+_INDICATOR_LEVEL = re.compile(r"(产出|效益|满意度|成本)指标")
+_TARGET_OPERATOR = re.compile(r"[≥≤＝]")
+
+
+def _target_table_pages(doc: SourceDocument) -> set[int]:
+    """Pages of a 绩效目标表: its indicator levels (产出指标, 效益指标, 满意度指标) over and over, with
+    targets (≥ 95 %), in its cells or as loose text; the long cells that spill out of the grid are
+    not prose either. Prose about 绩效 names a level once or twice."""
+    levels: dict[int, int] = {}
+    operators: set[int] = set()
+    for item in doc.items():
+        if isinstance(item, Grid):
+            text = " ".join(c for row in item.rows for c in row if c)
+        elif isinstance(item, TextLine):
+            text = item.text
+        else:
+            continue
+        levels[item.page_no] = levels.get(item.page_no, 0) + len(_INDICATOR_LEVEL.findall(text))
+        if _TARGET_OPERATOR.search(text):
+            operators.add(item.page_no)
+    return {page for page, n in levels.items() if n >= 4 and page in operators}
+
+
 def budget_segments(doc: SourceDocument) -> list[Segment]:
     """The text sections of a 预算 grouped under their headings: a section opens at a heading
     naming a narrative part and closes at the next heading that names something else (a table,
@@ -112,7 +135,10 @@ def budget_segments(doc: SourceDocument) -> list[Segment]:
     pages_of: dict[str, set[int]] = {}
     for line in lines:
         pages_of.setdefault(collapse(line.text), set()).add(line.page_no)
+    target_pages = _target_table_pages(doc)
     for i, line in enumerate(lines):
+        if line.page_no in target_pages:
+            continue  # the cells of a 绩效目标表 not ruled as a grid, not prose
         if doc.page_count > 3 and len(pages_of[collapse(line.text)]) >= 3 and not _MONEY_IN.search(line.text):
             continue  # a running header or footer (无锡市发展和改革委员会2025年度部门预算公开), not text
         marked = line.text.lstrip().startswith(("#", "- "))

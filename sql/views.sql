@@ -118,7 +118,44 @@ SELECT doc_id, 'R-NARR-PRIOR' AS rule,
        concat('the stated change gives ', fiscal_year, ' = ', derived_printed, unit, ', while the ', fiscal_year,
               ' document ', prior_doc, ' states ', stated_printed, stated_unit, ' (p.', prior_page, '). Sentence: “',
               left(sentence, 120), '”') AS message
-FROM pairs WHERE pick = 1;
+FROM pairs WHERE pick = 1
+UNION ALL
+-- the same derived figures against the tables of that year's document (功能分类 rows, the 三公 table):
+-- the closest row of that code and stage, as a text can quote any of the tables that print it
+SELECT doc_id, 'R-NARR-PRIOR' AS rule,
+       CASE WHEN derived_yuan = table_yuan THEN 'PASS' WHEN abs(derived_yuan - table_yuan) <= tol THEN 'PASS_ROUNDING'
+            ELSE 'FAIL' END AS status,
+       CASE WHEN abs(derived_yuan - table_yuan) <= tol THEN 'info' ELSE 'warning' END AS severity,
+       prior_table AS table_type, page_no,
+       concat(topic, ' ', code, ' ', measure, ' ', fiscal_year, ' (stated change vs ', prior_table, ' of ', prior_doc, ')')
+         AS subject,
+       derived_yuan AS lhs, table_yuan AS rhs, derived_yuan - table_yuan AS diff, CAST(tol AS DECIMAL(18,2)) AS tolerance,
+       concat('the stated change gives ', fiscal_year, ' = ', derived_printed, unit, ', while ', prior_table, ' of the ',
+              fiscal_year, ' document ', prior_doc, ' prints ', table_printed, table_unit, ' (p.', prior_page,
+              '). Sentence: “', left(sentence, 120), '”') AS message
+FROM (
+  SELECT dv.doc_id, dv.page_no, dv.topic, dv.code, dv.measure, dv.fiscal_year, dv.amount_yuan AS derived_yuan,
+         dv.printed AS derived_printed, dv.unit, dv.sentence, p.doc_id AS prior_doc, p.page_no AS prior_page,
+         p.table_type AS prior_table, p.amount_yuan AS table_yuan, p.amount_raw AS table_printed,
+         p.amount_unit AS table_unit,
+         2 * dv.half + CASE WHEN p.amount_unit = '万元' THEN 50 ELSE 0.005 END AS tol,
+         row_number() OVER (PARTITION BY dv.doc_id, dv.seq
+                            ORDER BY abs(p.amount_yuan - dv.amount_yuan), p.doc_id, p.page_no, p.table_type) AS pick
+  FROM facts dv JOIN (
+    SELECT d.unit_key, d.fiscal_year, d.doc_kind, 'func' AS topic, f.func_code AS code, f.stage, f.doc_id, f.page_no,
+           f.table_type, f.amount_yuan, f.amount_raw, f.amount_unit
+    FROM published_func_amount f JOIN doc_document d USING (doc_id)
+    WHERE d.status = 'loaded' AND f.measure = 'TOTAL' AND f.source_kind = 'TABLE' AND f.amount_yuan IS NOT NULL
+    UNION ALL
+    SELECT d.unit_key, d.fiscal_year, d.doc_kind, 'three_public', t.item, t.stage, t.doc_id, t.page_no,
+           t.table_type, t.amount_yuan, t.amount_raw, t.amount_unit
+    FROM fact_three_public t JOIN doc_document d USING (doc_id)
+    WHERE d.status = 'loaded' AND t.source_kind = 'TABLE' AND t.amount_yuan IS NOT NULL
+  ) p
+    ON p.unit_key = dv.unit_key AND p.fiscal_year = dv.fiscal_year AND p.doc_id <> dv.doc_id
+   AND p.doc_kind = dv.doc_kind AND p.topic = dv.topic AND p.code = dv.code AND p.stage = dv.stage
+  WHERE dv.derived AND dv.topic IN ('func', 'three_public') AND dv.code IS NOT NULL AND dv.measure = 'TOTAL'
+) table_pairs WHERE pick = 1;
 
 CREATE OR REPLACE VIEW quality_findings AS
 SELECT c.doc_id, d.unit_key, c.rule, c.status, c.severity, c.table_type, c.page_no, c.subject, c.lhs, c.rhs,

@@ -144,9 +144,19 @@ def test_stated_change_against_last_years_document(tmp_path):
     budgetwh(env, "ingest", str(corpus_file(WANLI_2023)), str(corpus_file(WANLI_2024)))
     rows = query(
         env,
-        "select status, lhs, rhs, page_no from quality_findings "
-        "where rule = 'R-NARR-PRIOR' and subject like 'three_public TOTAL TOTAL 2023%'",
+        "select status, lhs, rhs, page_no, table_type from quality_findings "
+        "where rule = 'R-NARR-PRIOR' and subject like 'three_public TOTAL TOTAL 2023%' order by table_type nulls first",
     )
-    assert rows == [{"status": "PASS", "lhs": "229100.00", "rhs": "229100.00", "page_no": 32}]
+    # against the 2023 text, and against the 合计 of the 2023 三公 table (B9 p.28: 22.91)
+    assert rows == [
+        {"status": "PASS", "lhs": "229100.00", "rhs": "229100.00", "page_no": 32, "table_type": None},
+        {"status": "PASS", "lhs": "229100.00", "rhs": "229100.00", "page_no": 32, "table_type": "B9"},
+    ]
+    parts = query(
+        env,
+        "select subject, status from quality_findings where rule = 'R-NARR-PRIOR' and table_type = 'B9' "
+        "and subject like 'three_public VEHICLE%' order by subject",
+    )
+    assert [p["status"] for p in parts] == ["PASS", "PASS", "PASS"]  # 购置 0, 运行 21.56, 购置及运行 21.56
     fails = query(env, "select message from quality_findings where rule = 'R-NARR-PRIOR' and status = 'FAIL'")
     assert fails == []

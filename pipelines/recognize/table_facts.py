@@ -215,11 +215,26 @@ def _row_item(block: Block) -> str | None:
     return three_public_item((block.label,), False) if block.label and _ITEM_LABEL.search(block.label) else None
 
 
+_OTHER_ROW_ITEM = re.compile(r"会议费|培训费|行政经费")
+
+
+def _plain_total_is_three_public(rows: list[tuple[TableRow, Block, AmountCell, Amount]]) -> bool:
+    """A plain 合计/总计 row is the “三公” total when the rows name the 三公 items only (项目 | 预算数:
+    合计 / 1、因公出国（境）费用 / 2、公务接待费 / …): no row names the 三公 total itself, nor an item
+    the 合计 would add in besides (会议费, 培训费, 行政经费)."""
+    labels = {block.label for _, block, _, _ in rows if block.label}
+    if any(_OTHER_ROW_ITEM.search(label) or "三公" in label for label in labels):
+        return False
+    return any(TOTAL_RE.match(label) for label in labels)
+
+
 def _items_by_row(rows: list[tuple[TableRow, Block, AmountCell, Amount]]) -> bool:
     """The transposed layout (行政经费 / “三公”经费 / 其中：因公出国… as row labels, fund columns
-    合计 | 一般公共预算 | …; no column names an item): at least two rows name a part of the “三公”经费."""
+    合计 | 一般公共预算 | …; no column names an item): at least two rows name a part of the “三公”经费,
+    and one row its total (a row naming the 三公, or a plain 合计 over the items alone)."""
     items = {_row_item(block) for _, block, _, _ in rows}
-    return "TOTAL" in items and len(items & _PARTS) >= 2
+    has_total = "TOTAL" in items or _plain_total_is_three_public(rows)
+    return has_total and len(items & _PARTS) >= 2
 
 
 def _three_public_by_row(
@@ -229,8 +244,9 @@ def _three_public_by_row(
     amount column); rows that name no item (行政经费, 会议费) are not 三公 facts."""
     facts = TableFacts()
     seen: set[tuple] = set()
+    plain_total = _plain_total_is_three_public(rows)
     for row, block, cell, amount in rows:
-        item = _row_item(block)
+        item = "TOTAL" if plain_total and TOTAL_RE.match(block.label) else _row_item(block)
         key = (row.grid.page_no, id(row.grid), row.index)
         if item is None or key in seen:
             continue

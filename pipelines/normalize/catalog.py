@@ -74,7 +74,7 @@ def func_class_name(code: str) -> str:
 # Measures by column header (budget and 决算 tables)
 
 _GENERIC_TOTAL = re.compile(
-    r"^(合计|小计|总计|金额|预算数|决算数|年初预算数|全年预算数|本年预算数|本年预算|预算金额|本年收入合计|本年支出合计|"
+    r"^(合计|小计|总计|金额|预算数|决算数|年初预算数|全年预算数|本年预算数|本年预算|预算|预算金额|本年收入合计|本年支出合计|"
     r"收入预算|支出预算|收入合计|支出合计|本年收入|本年支出|支出|收入|财政拨款支出)$"
 )
 _MEASURES: list[tuple[re.Pattern[str], str]] = [

@@ -306,6 +306,10 @@ def _blocks_layout(columns: list[Column]) -> list[list[Column]]:
     return blocks
 
 
+# a cross-classified label (2010601-行政运行50101-工资奖金津补贴30101-基本工资) holds further codes
+_ANOTHER_CODE = re.compile(r"[2-5]\d{4,6}-")
+
+
 def split_code(text: str) -> tuple[str | None, str]:
     """``2013101 行政运行`` → (``2013101``, ``行政运行``); ``[201]一般公共服务`` likewise."""
     t = collapse(text)
@@ -314,7 +318,10 @@ def split_code(text: str) -> tuple[str | None, str]:
         return m.group(1), ""
     m = CODE_PREFIX.match(t)
     if m:
-        return m.group(1), m.group(2)
+        rest = m.group(2)
+        if not _ANOTHER_CODE.search(rest):  # 30101-基本工资: the hyphen joins code and name
+            rest = rest.lstrip("-－—")
+        return m.group(1), rest
     return None, t
 
 

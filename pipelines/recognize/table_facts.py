@@ -19,6 +19,7 @@ from pipelines.normalize.catalog import (
     strip_ordinal,
     three_public_item,
 )
+from pipelines.normalize.codes import econ_code_for_name
 from pipelines.normalize.facts import (
     Amount,
     EconFact,
@@ -145,18 +146,23 @@ def extract_econ_table(table: LogicalTable, unit: str, fund_scope: str, default_
     """基本支出 by 部门预算支出经济分类: 类 (3 digits) and 款 (5 digits), measures TOTAL /
     PERSONNEL / PUBLIC; side-by-side blocks are separate records."""
     facts = TableFacts()
+    current_class: str | None = None  # the 类 the rows are in, for 款 printed by name alone
     for row, block, cell, amount in _iter_cells(table, unit, facts):
         measure = measure_for_path(cell.column.path)
         if measure not in ("TOTAL", "PERSONNEL", "PUBLIC"):
             continue
         stage = stage_for_path(cell.column.path, default_stage)
-        if is_econ_code(block.code):
+        code = block.code
+        if code is None and block.label and not TOTAL_RE.match(block.label):
+            code = econ_code_for_name(block.label, current_class)
+        if is_econ_code(code):
+            current_class = code[:3]
             facts.econ.append(
                 EconFact(
                     fund_scope=fund_scope,
                     stage=stage,
-                    econ_code=block.code,
-                    econ_level=1 if len(block.code) == 3 else 2,
+                    econ_code=code,
+                    econ_level=1 if len(code) == 3 else 2,
                     econ_name=block.label,
                     measure=measure,
                     amount=amount,

@@ -325,6 +325,22 @@ def split_code(text: str) -> tuple[str | None, str]:
     return None, t
 
 
+_TRAILING_AMOUNT = re.compile(r"^(.*?[^\d,.\-])\s*(-?\d{1,3}(?:,\d{3})*\.\d{2})$", re.S)
+
+
+def _amount_out_of_label(label_raw: str, amounts: list[AmountCell]) -> str:
+    """A badly ruled PDF may put a row's only amount into its name cell (``基本工资2,117.68`` with
+    the 金额 cell merged away): when the block has one amount column and it is empty, the number
+    that ends the name is that amount."""
+    if len(amounts) != 1 or collapse(amounts[0].raw):
+        return label_raw
+    m = _TRAILING_AMOUNT.match(collapse(label_raw))
+    if not m:
+        return label_raw
+    amounts[0].raw = m.group(2)
+    return m.group(1)
+
+
 def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
     """Blocks of one data row. ``last_lei`` carries the last 类 code per block so that a row
     printing only 款|项 still gets its full code."""
@@ -363,6 +379,7 @@ def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
             if lei:
                 code = lei + parts["kuan"] + (parts["xiang"] if parts["kuan"] else "")
         label_raw = " ".join(p for p in label_raw_parts if p)
+        label_raw = _amount_out_of_label(label_raw, amounts)
         label_code, label = split_code(label_raw)
         if code is None and label_code:
             code = label_code

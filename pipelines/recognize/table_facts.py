@@ -45,6 +45,7 @@ from pipelines.recognize.tables import LogicalTable
 
 TOTAL_LABEL = ("合计", "总计", "小计")
 TOTAL_RE = re.compile(r"^(合计|总计|小计)$")
+_ECON_SUB_ITEM = re.compile(r"^[35]\d{6}$")
 
 
 def read_amount(cell: AmountCell, unit: str) -> Amount | None:
@@ -147,7 +148,9 @@ def extract_econ_table(table: LogicalTable, unit: str, fund_scope: str, default_
     PERSONNEL / PUBLIC; side-by-side blocks are separate records."""
     facts = TableFacts()
     current_class: str | None = None  # the 类 the rows are in, for 款 printed by name alone
-    for row, block, cell, amount in _iter_cells(table, unit, facts):
+    cells = list(_iter_cells(table, unit, facts))
+    printed_codes = {block.code for _, block, _, _ in cells if block.code}
+    for row, block, cell, amount in cells:
         measure = measure_for_path(cell.column.path)
         if measure not in ("TOTAL", "PERSONNEL", "PUBLIC"):
             continue
@@ -155,6 +158,10 @@ def extract_econ_table(table: LogicalTable, unit: str, fund_scope: str, default_
         code = block.code
         if code is None and block.label and not TOTAL_RE.match(block.label):
             code = econ_code_for_name(block.label, current_class)
+        if code and _ECON_SUB_ITEM.match(code) and code[:5] not in printed_codes:
+            # a 款 printed only by its sub-items (3010201 津贴补贴 / 3010202 改革性补贴, 3021101 差旅费):
+            # each row is a part of that 款 (the printed code stays in the row label)
+            code = code[:5]
         if is_econ_code(code):
             current_class = code[:3]
             facts.econ.append(

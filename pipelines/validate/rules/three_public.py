@@ -74,9 +74,18 @@ def check_econ(econ: Iterable, summary: Iterable[SummaryFact]) -> list[Finding]:
         for s in summary
         if plain_label(s.label) in ("合计", "总计") and s.amount.yuan is not None
     }
+    # rows of a table that name no code (a sub-unit's heading, a 类 name the catalogue does not know):
+    # its 合计 may hold them, so the 类 rows alone are no check of it
+    uncoded = {
+        (s.at.table_type, s.at.table_title, s.stage, s.measure)
+        for s in summary
+        if plain_label(s.label) not in ("合计", "总计") and s.amount.yuan
+    }
     for key, total in totals.items():
         table_type, title, stage, measure = key
         classes = {c: fs for c, fs in tables.get(key, {}).items() if len(c) == 3}
+        if classes and key in uncoded:
+            continue
         if classes:
             rows = [f for fs in classes.values() for f in fs]
             out.append(

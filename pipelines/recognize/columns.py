@@ -170,8 +170,14 @@ def _second_econ_classification(cols: list[Column]) -> list[Column]:
         if c.role not in ("code", "label") or not _GOV_ECON.search("".join(c.path)):
             continue
         between = cols[min(k, dept[0]) : max(k, dept[0])]
-        if not any(b.role == "amount" for b in between):  # same block; side-by-side blocks keep their labels
-            out[k] = Column(index=c.index, path=c.path, role="other")
+        if any(b.role == "amount" for b in between):
+            continue  # side-by-side blocks keep their labels
+        out[k] = Column(index=c.index, path=c.path, role="other")
+        if dept[0] < k:  # 类 | 款 columns printed before the 政府 name are its code (烟台: 301 01 … 501 01 …)
+            for j in range(k - 1, dept[0], -1):
+                if cols[j].role not in ("lei", "kuan", "xiang", "code"):
+                    break
+                out[j] = Column(index=cols[j].index, path=cols[j].path, role="other")
     return out
 
 

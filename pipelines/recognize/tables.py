@@ -67,12 +67,13 @@ def assemble_tables(
             text = item.text
             kind = classify(text)
             if kind is None and not title_key(text).endswith("表"):
-                # a title wrapped onto the next line ("…会议费、培训费支出预" / "算表"), perhaps with
+                # a title wrapped onto the next line ("…会议费、培训费支出预" / "算表", "…按支出经济分类" /
+                # "科目-不含上年结转）"), perhaps with
                 # detached quote marks between them (P2)
                 tail = ""
                 for k in range(i + 1, min(i + 4, len(items))):
                     nxt = items[k]
-                    if not isinstance(nxt, TextLine) or len(collapse(nxt.text)) > 8:
+                    if not isinstance(nxt, TextLine) or len(collapse(nxt.text)) > 16:
                         break
                     tail += nxt.text
                     if title_key(nxt.text) and classify(text + tail):

@@ -145,6 +145,14 @@ def measure_for_path(path: tuple[str, ...]) -> str | None:
     return "TOTAL"
 
 
+def is_carry_over_part(path: tuple[str, ...]) -> bool:
+    """上年结转结余 / 一般公共预算 …: last year's balance by fund, a part of the 上年结转 column beside it,
+    never an addend of the row's total of its own."""
+    return any(
+        (_specific_measure(e) or "").startswith("GRANT_") and _under_carry_over(path[:i]) for i, e in enumerate(path)
+    )
+
+
 def _under_carry_over(parents: tuple[str, ...]) -> bool:
     return any(_specific_measure(p) == "CARRY_IN" for p in parents)
 

@@ -12,6 +12,7 @@ from pipelines.normalize.catalog import (
     UNMAPPED,
     func_class_for_label,
     func_class_name,
+    is_carry_over_part,
     is_sub_column,
     is_three_public_subtotal,
     measure_for_path,
@@ -114,7 +115,7 @@ def extract_func_table(
     for row, block, cell, amount in _iter_cells(table, unit, facts):
         measure = measure_of(cell.column.path)
         if measure is None or measure not in allowed_measures:
-            if is_sub_column(cell.column.path) or not cell.column.path:
+            if is_sub_column(cell.column.path) or not cell.column.path or is_carry_over_part(cell.column.path):
                 continue
             # Kept for the row identities only (the 收入 total includes it); never published.
             measure = UNMAPPED

@@ -180,6 +180,8 @@ THREE_PUBLIC_ITEMS = (
 )  # fmt: skip
 
 
+_GPB_FUND = re.compile(r"^一般公共预算(拨款|资金)?$")
+_OTHER_FUND = re.compile(r"^(政府性基金|国有资本经营)(预算)?(拨款|资金)?$")
 _STAGE_WORDS = re.compile(r"^(预算数|决算数|年初预算数|全年预算数|调整预算数|预算|决算)$")
 
 
@@ -194,6 +196,10 @@ def three_public_item(path: tuple[str, ...], has_three_public_subtotal: bool) ->
         e = elements[i]
         if _STAGE_WORDS.match(e):
             continue
+        if i and _OTHER_FUND.match(e):
+            return None  # 三公 paid from 政府性基金 / 国有资本经营预算 (深圳 表9): the facts are of 一般公共预算
+        if i and _GPB_FUND.match(e):
+            continue  # an item's 一般公共预算 column: the item itself
         if re.search(r"会议费|培训费", e):
             return None
         if "因公出国" in e:

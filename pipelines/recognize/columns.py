@@ -17,7 +17,7 @@ from pipelines.read.model import Grid
 CODE_PART = {"类": "lei", "款": "kuan", "项": "xiang"}
 _CODE_HEADER = re.compile(r"(编码|代码|编号|科目代码)$|^(科目)?编码|^代码")
 _LABEL_HEADER = re.compile(
-    r"名称|^项目$|^科目$|经济(分类)?科目$|^项目\(|^收入项目|^支出项目|^项目名称|^单位名称|^功能分类$"
+    r"名称|^项目$|^科目$|经济(分类)?科目$|^项目\(|^收入项目|^支出项目|^项目名称|^单位名称|^功能分类$|^预算单位$|^年度$"
 )
 FUNC_CODE = re.compile(r"^\[?(2\d{2}(?:\d{2}){0,2})\]?$")
 ANY_CODE = re.compile(r"^\[?([2-5]\d{2}(?:\d{2}){0,2})\]?$")

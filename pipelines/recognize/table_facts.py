@@ -199,7 +199,7 @@ def extract_three_public_table(table: LogicalTable, unit: str, default_stage: st
     columns_name_items = {three_public_item(p, has_subtotal) for p in paths} & (_PARTS | {"ORG_RUNNING_COST"})
     if not columns_name_items and _items_by_row(rows):
         return _three_public_by_row(table, rows, default_stage)
-    chosen = next((k for k, b in row_ids if b.label.startswith(TOTAL_LABEL)), row_ids[0][0])
+    chosen = next((k for k, b in row_ids if b.label.startswith(TOTAL_LABEL)), _latest_year_row(row_ids))
     for row, block, cell, amount in rows:
         if (row.grid.page_no, id(row.grid), row.index) != chosen:
             continue
@@ -215,6 +215,16 @@ def extract_three_public_table(table: LogicalTable, unit: str, default_stage: st
             )
         )
     return facts
+
+
+_ROW_YEAR = re.compile(r"(20\d{2})年")
+
+
+def _latest_year_row(row_ids: list[tuple[tuple, Block]]) -> tuple:
+    """The row to read when there is no 合计 row: the first, or where the rows are years (深圳 表9:
+    2025年 / 2026年 / 增减变化金额), the latest year's (a 增减 row is never the budget)."""
+    years = [(int(m.group(1)), k) for k, b in row_ids if (m := _ROW_YEAR.search(b.label)) and "增减" not in b.label]
+    return max(years, key=lambda t: t[0])[1] if years else row_ids[0][0]
 
 
 _PARTS = {"OUTBOUND", "RECEPTION", "VEHICLE_TOTAL", "VEHICLE_PURCHASE", "VEHICLE_OPERATION"}

@@ -76,7 +76,8 @@ def assemble_tables(
                     nxt = items[k]
                     if not isinstance(nxt, TextLine) or len(collapse(nxt.text)) > _TITLE_TAIL_MAX:
                         break
-                    if len(collapse(nxt.text)) > 8 and (nxt.page_no != item.page_no or classify(nxt.text)):
+                    long_tail = len(collapse(nxt.text)) > 8  # only as the one line right after the head
+                    if long_tail and (k > i + 1 or nxt.page_no != item.page_no or classify(nxt.text)):
                         break
                     tail += nxt.text
                     if title_key(nxt.text) and classify(text + tail):

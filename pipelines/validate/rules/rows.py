@@ -44,6 +44,9 @@ def check_rows(facts: Iterable[FuncFact], rule: str = "R-ROW") -> list[Finding]:
     out: list[Finding] = []
     for by_measure in rows.values():
         for total, parts in ROW_RULES:
+            if "GRANT_TOTAL" in parts and "GRANT_TOTAL" not in by_measure:
+                # no 财政拨款 column: its 一般公共预算 / 政府性基金 / 国有资本经营 columns stand for it (重庆 表二)
+                parts = (*parts, *_FUND_GRANTS)
             present = [m for m in parts if m in by_measure]
             if total not in by_measure or len(present) < 2:
                 continue

@@ -24,9 +24,7 @@ JIANGSU_2018 = "jiangsu_province/江苏省人民检察院/2018年省检察院部
 
 
 def _status(doc, table_type: str, page_start: int) -> str:
-    tables = doc.frames["doc_table"].filter(
-        (pl.col("table_type") == table_type) & (pl.col("page_start") == page_start)
-    )
+    tables = doc.frames["doc_table"].filter((pl.col("table_type") == table_type) & (pl.col("page_start") == page_start))
     assert tables.height == 1, tables
     return tables["status"][0]
 
@@ -113,3 +111,55 @@ def test_amount_printed_into_the_name_cell(parsed):
     assert _econ(doc, "30101") == [Decimal("21176800.00"), Decimal("21176800.00")]
     assert _status(doc, "B8", 16) == "verified"
     assert _status(doc, "B8", 18) == "verified"
+
+
+SHENZHEN = "national/shenzhen/深圳市财政局本级2026年部门预算.pdf"
+CHANGSHA = "national/changsha/长沙职业教育基地综合协调办公室2026年部门预算.pdf"
+CHONGQING = "national/chongqing/重庆市水利局2026年部门预算.pdf"
+YANTAI = "national/yantai/烟台市民政局2026年部门预算.pdf"
+
+
+def test_three_public_by_fund_columns_and_year_rows(parsed):
+    """深圳 表9: items × (一般公共预算 | 政府性基金预算 | 国有资本经营预算) columns, rows 2025年 / 2026年 /
+    增减变化金额: the facts are the 2026年 row's 一般公共预算 cells."""
+    doc = parsed(corpus_file(SHENZHEN))
+    items = _three_public(doc)
+    assert items["TOTAL"] == Decimal("584600.00")  # 58.46 万元 (2025年: 59.66)
+    assert items["OUTBOUND"] == Decimal("416000.00")
+    assert items["VEHICLE_OPERATION"] == Decimal("74000.00")
+    assert _status(doc, "B9", 38) == "verified"
+
+
+def test_income_tables_prove_themselves(parsed):
+    """收入总表 rows add up across their columns: rows per unit without codes (福州), the 收入总体情况表
+    by function with fund columns and no 财政拨款 column (重庆), 本级财政拨款 | 其它收入 columns (长沙)."""
+    fuzhou = parsed(corpus_file(FUZHOU))
+    total = fuzhou.frames["fact_summary_line"].filter(
+        (pl.col("table_type") == "B2") & (pl.col("label") == "合计") & (pl.col("measure") == "TOTAL")
+    )
+    assert total["amount_yuan"].to_list() == [Decimal("3519049000.00")]
+    assert _status(fuzhou, "B2", 11) == "verified"
+    chongqing = parsed(corpus_file(CHONGQING))
+    func = chongqing.frames["fact_func_amount"].filter((pl.col("table_type") == "B2") & (pl.col("func_code") == "205"))
+    by_measure = dict(zip(func["measure"], func["amount_yuan"], strict=True))
+    assert by_measure["TOTAL"] == Decimal("338624900.00")  # 33,862.49 万元
+    assert by_measure["GRANT_GPB"] == Decimal("231689900.00")
+    assert _status(chongqing, "B2", 13) == "verified"
+    changsha = parsed(corpus_file(CHANGSHA))
+    assert _status(changsha, "B1", 12) == "verified"
+    assert _status(changsha, "B2", 13) == "verified"
+
+
+def test_basic_expenditure_tables_by_fund_scope(parsed):
+    """烟台 prints 一般公共预算基本支出情况表 (p17) and 基本支出预算情况表 of all funds (p23, 部门 and 政府
+    经济分类 side by side in 类|款 columns): the second is fund scope ALL, and econ_amounts shows the first."""
+    doc = parsed(corpus_file(YANTAI))
+    econ = doc.frames["fact_econ_amount"].filter(
+        (pl.col("table_type") == "B8") & (pl.col("econ_code") == "301") & (pl.col("measure") == "TOTAL")
+    )
+    by_scope = {s: sorted(econ.filter(pl.col("fund_scope") == s)["amount_yuan"]) for s in ("GPB", "ALL")}
+    assert by_scope["GPB"] == [Decimal("7675400.00")]
+    assert by_scope["ALL"] == [Decimal("7675400.00"), Decimal("19281000.00")]
+    assert not doc.frames["fact_econ_amount"].filter(pl.col("econ_code").str.starts_with("5")).height
+    assert _status(doc, "B8", 17) == "verified"
+    assert _status(doc, "B8", 23) == "verified"

@@ -221,7 +221,7 @@ def _merge_per_block(
     for b, cols in enumerate(layout):
         keep = {c.index for c in cols}
         only = [(r, [v if i in keep else "" for i, v in enumerate(cells)]) for r, cells in rows]
-        pieces += [(r, b, cells) for r, cells in merge_continuation_rows(only, cols)]
+        pieces += [(r, b, cells) for r, cells in merge_continuation_rows(only, cols, adjacent_only=True)]
     pieces.sort(key=lambda t: (t[0], t[1]))
     return [(r, cells) for r, _, cells in pieces]
 
@@ -262,17 +262,22 @@ def _incomplete(cells: list[str | None], label_columns: set[int]) -> bool:
 
 
 def merge_continuation_rows(
-    rows: list[tuple[int, list[str | None]]], columns: list[Column]
+    rows: list[tuple[int, list[str | None]]], columns: list[Column], adjacent_only: bool = False
 ) -> list[tuple[int, list[str | None]]]:
     """Join the pieces of one printed row that a badly ruled PDF splits over several grid rows:
     a name wrapped onto the next row (``九、医疗卫生与计划生育`` / ``支出``), or amounts and their
     label on adjacent rows. Rows are joined only where they do not compete for a cell."""
     out: list[tuple[int, list[str | None]]] = []
+    last_r: int | None = None
     for r, cells in rows:
         text, labels, amounts, starts = _row_profile(cells, columns)
         if not text:
             continue
-        if out:
+        # one block of a side-by-side table (``adjacent_only``): a piece is joined to the row right above
+        # only; rows blank in this block between them hold other blocks' rows (公开06's 合计 line)
+        gap = adjacent_only and last_r is not None and r != last_r + 1
+        last_r = r
+        if out and not gap:
             pr, prev = out[-1]
             p_text, p_labels, p_amounts, _ = _row_profile(prev, columns)
             wrap = not amounts and not starts and labels and labels <= p_labels and _incomplete(prev, labels)

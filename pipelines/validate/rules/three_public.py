@@ -187,6 +187,11 @@ def econ_identities(
     for f in econ:
         if f.measure == "TOTAL":
             by_code.setdefault(f.econ_code, f)
+    for f in econ:
+        # 人员经费 | 公用经费 printed as side-by-side blocks of one 决算数 column each (国家信访局 公开06):
+        # a code's only amount is its block's
+        if f.measure in ("PERSONNEL", "PUBLIC") and f.econ_code not in by_code:
+            by_code[f.econ_code] = f
     for code, parent in by_code.items():
         if len(code) != 3:
             continue

@@ -29,9 +29,13 @@ def _status(doc, table_type: str, page_start: int) -> str:
     return tables["status"][0]
 
 
-def _econ(doc, code: str, measure: str = "TOTAL") -> list[Decimal]:
+def _econ(doc, code: str, measure: str = "TOTAL", scopes: tuple[str, ...] = ("GPB", "FISCAL_GRANT")) -> list[Decimal]:
+    """The 经济分类 amounts of a code in the 一般公共预算 / 财政拨款 基本支出 tables."""
     econ = doc.frames["fact_econ_amount"].filter(
-        (pl.col("table_type") == "B8") & (pl.col("econ_code") == code) & (pl.col("measure") == measure)
+        (pl.col("table_type") == "B8")
+        & (pl.col("econ_code") == code)
+        & (pl.col("measure") == measure)
+        & pl.col("fund_scope").is_in(scopes)
     )
     return sorted(econ["amount_yuan"].to_list())
 
@@ -64,6 +68,9 @@ def test_bracketed_codes_under_an_economic_subject_header(parsed):
     assert _econ(doc, "30217") == [Decimal("81600.00")]
     assert _econ(doc, "31007") == [Decimal("50000.00")]  # p15, the table's second page
     assert _status(doc, "B8", 14) == "verified"
+    # 表11 部门预算基本支出预算表 (p20): all funds, one block of 类 rows per sub-unit, kept apart
+    per_unit = _econ(doc, "301", scopes=("ALL",))
+    assert per_unit == [Decimal("11557600.00"), Decimal("11903700.00"), Decimal("47855300.00")]
 
 
 def test_economic_codes_from_names_alone(parsed):
@@ -158,7 +165,7 @@ def test_basic_expenditure_tables_by_fund_scope(parsed):
         (pl.col("table_type") == "B8") & (pl.col("econ_code") == "301") & (pl.col("measure") == "TOTAL")
     )
     by_scope = {s: sorted(econ.filter(pl.col("fund_scope") == s)["amount_yuan"]) for s in ("GPB", "ALL")}
-    assert by_scope["GPB"] == [Decimal("7675400.00")]
+    assert by_scope["GPB"] == [Decimal("7675400.00"), Decimal("17089500.00")]  # 基本支出预算/小计
     assert by_scope["ALL"] == [Decimal("7675400.00"), Decimal("19281000.00")]
     assert not doc.frames["fact_econ_amount"].filter(pl.col("econ_code").str.starts_with("5")).height
     assert _status(doc, "B8", 17) == "verified"

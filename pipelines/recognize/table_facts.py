@@ -153,6 +153,8 @@ def extract_econ_table(table: LogicalTable, unit: str, fund_scope: str, default_
     printed_codes = {block.code for _, block, _, _ in cells if block.code}
     for row, block, cell, amount in cells:
         measure = measure_for_path(cell.column.path)
+        if measure == "BASIC":
+            measure = "TOTAL"  # 基本支出预算 / 小计 of a table of 基本支出 is its total
         if measure not in ("TOTAL", "PERSONNEL", "PUBLIC"):
             continue
         stage = stage_for_path(cell.column.path, default_stage)

@@ -81,7 +81,7 @@ _MEASURES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"人员经费|人员支出"), "PERSONNEL"),
     (re.compile(r"公用经费|公用支出"), "PUBLIC"),
     (re.compile(r"^基本支出"), "BASIC"),
-    (re.compile(r"^项目支出"), "PROJECT"),
+    (re.compile(r"^项目支出|^专项业务经费支出$"), "PROJECT"),  # 专项业务经费: 陕西's name of 项目支出
     (re.compile(r"上缴上级支出"), "EXP_TO_UPPER"),
     (re.compile(r"^经营支出"), "EXP_OPERATING"),
     (re.compile(r"对附属单位补助支出|对下级单位补助支出"), "EXP_AFFILIATE"),

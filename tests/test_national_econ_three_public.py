@@ -170,3 +170,14 @@ def test_basic_expenditure_tables_by_fund_scope(parsed):
     assert not doc.frames["fact_econ_amount"].filter(pl.col("econ_code").str.starts_with("5")).height
     assert _status(doc, "B8", 17) == "verified"
     assert _status(doc, "B8", 23) == "verified"
+
+
+def test_income_table_with_a_unit_column_and_income_total(parsed):
+    """深圳 表2: 预算单位 | 收入总计 | 本年收入 (fund columns) | 上年结余、结转, one row for the unit."""
+    doc = parsed(corpus_file(SHENZHEN))
+    rows = doc.frames["fact_summary_line"].filter((pl.col("table_type") == "B2") & (pl.col("page_no") == 19))
+    by_measure = dict(zip(rows["measure"], rows["amount_yuan"], strict=False))
+    assert by_measure["TOTAL"] == Decimal("373858800.00")  # 37,385.88 万元
+    assert by_measure["GRANT_GPB"] == Decimal("369890500.00")
+    assert by_measure["CARRY_IN"] == Decimal("3968300.00")
+    assert _status(doc, "B2", 19) == "verified"

@@ -75,7 +75,7 @@ def func_class_name(code: str) -> str:
 
 _GENERIC_TOTAL = re.compile(
     r"^(合计|小计|总计|金额|预算数|决算数|年初预算数|全年预算数|本年预算数|本年预算|预算|预算金额|本年收入合计|本年支出合计|"
-    r"收入预算|支出预算|收入合计|支出合计|本年收入|本年支出|支出|收入|财政拨款支出)$"
+    r"收入预算|支出预算|收入合计|支出合计|收入总计|本年收入|本年支出|支出|收入|财政拨款支出)$"
 )
 _MEASURES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"人员经费|人员支出"), "PERSONNEL"),
@@ -97,7 +97,7 @@ _MEASURES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^上级补助收入"), "INC_UPPER"),
     (re.compile(r"^附属单位(上缴)?收入|^附属单位缴款"), "INC_AFFILIATE"),
     (re.compile(r"^其[他它]收入"), "INC_OTHER"),
-    (re.compile(r"^(年初|上年)(财政拨款)?结转和结余|^上年结转"), "CARRY_IN"),
+    (re.compile(r"^(年初|上年)(财政拨款)?结转和结余|^上年结转|^上年结余"), "CARRY_IN"),
     (re.compile(r"^年末(财政拨款)?结转和结余|^结转下年"), "CARRY_OUT"),
     (re.compile(r"^使用非财政拨款结余"), "USE_NON_GRANT_BALANCE"),
     (re.compile(r"^结余分配"), "BALANCE_DISTRIBUTION"),

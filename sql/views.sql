@@ -68,14 +68,15 @@ QUALIFY row_number() OVER (
            f.doc_id, f.page_no, f.line_no, f.amount_yuan) = 1;
 
 -- 基本支出 by economic classification. Where a document prints it twice (一般公共预算 and 财政拨款
--- versions, Jiangsu), the 一般公共预算 table is shown.
+-- versions, Jiangsu), the 一般公共预算 table is shown; a table of all funds (fund_scope ALL: 部门预算基本
+-- 支出预算表, 基本支出预算情况表) only where the document prints neither.
 CREATE OR REPLACE VIEW econ_amounts AS
 SELECT f.doc_id, d.unit_name, d.unit_key, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.econ_code, f.econ_level,
        f.econ_name, f.measure, f.amount_yuan, f.page_no
 FROM published_econ_amount f JOIN loaded_documents d USING (doc_id)
 QUALIFY rank() OVER (
   PARTITION BY f.doc_id, f.stage
-  ORDER BY CASE f.fund_scope WHEN 'GPB' THEN 0 ELSE 1 END) = 1;
+  ORDER BY CASE f.fund_scope WHEN 'GPB' THEN 0 WHEN 'FISCAL_GRANT' THEN 1 ELSE 2 END) = 1;
 
 CREATE OR REPLACE VIEW three_public AS
 SELECT t.doc_id, d.unit_name, d.unit_key, d.fiscal_year, d.doc_kind, d.scope, t.stage, t.item, t.amount_yuan,

@@ -74,18 +74,21 @@ def func_class_name(code: str) -> str:
 # Measures by column header (budget and 决算 tables)
 
 _GENERIC_TOTAL = re.compile(
-    r"^(合计|小计|总计|金额|预算数|决算数|年初预算数|全年预算数|本年预算数|本年预算|预算金额|本年收入合计|本年支出合计|"
-    r"收入预算|支出预算|收入合计|支出合计|本年收入|本年支出|支出|收入|财政拨款支出)$"
+    r"^(合计|小计|总计|金额|预算数|决算数|年初预算数|全年预算数|本年预算数|本年预算|预算|预算金额|本年收入合计|本年支出合计|"
+    r"收入预算|支出预算|收入合计|支出合计|收入总计|本年收入|本年支出|支出|收入|财政拨款支出)$"
 )
 _MEASURES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"人员经费|人员支出"), "PERSONNEL"),
     (re.compile(r"公用经费|公用支出"), "PUBLIC"),
     (re.compile(r"^基本支出"), "BASIC"),
-    (re.compile(r"^项目支出"), "PROJECT"),
+    (re.compile(r"^项目支出|^专项业务经费支出$"), "PROJECT"),  # 专项业务经费: 陕西's name of 项目支出
     (re.compile(r"上缴上级支出"), "EXP_TO_UPPER"),
     (re.compile(r"^经营支出"), "EXP_OPERATING"),
     (re.compile(r"对附属单位补助支出|对下级单位补助支出"), "EXP_AFFILIATE"),
-    (re.compile(r"^(财政拨款收入|财政拨款|财政拨款\(补助\)收入|财政拨款（补助）收入|财政拨款合计)$"), "GRANT_TOTAL"),
+    (
+        re.compile(r"^(本级)?(财政拨款收入|财政拨款|财政拨款\(补助\)收入|财政拨款（补助）收入|财政拨款合计)$"),
+        "GRANT_TOTAL",
+    ),
     (re.compile(r"^一般公共预算(资金|拨款|财政拨款)?(收入)?$"), "GRANT_GPB"),
     (re.compile(r"^政府性基金(预算)?(资金|拨款|财政拨款)?(收入)?$"), "GRANT_GOVFUND"),
     (re.compile(r"^国有资本经营预算(资金|拨款|财政拨款)?(收入)?$"), "GRANT_SOE"),
@@ -93,8 +96,8 @@ _MEASURES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^事业收入"), "INC_BUSINESS"),
     (re.compile(r"^上级补助收入"), "INC_UPPER"),
     (re.compile(r"^附属单位(上缴)?收入|^附属单位缴款"), "INC_AFFILIATE"),
-    (re.compile(r"^其他收入"), "INC_OTHER"),
-    (re.compile(r"^(年初|上年)(财政拨款)?结转和结余|^上年结转"), "CARRY_IN"),
+    (re.compile(r"^其[他它]收入"), "INC_OTHER"),
+    (re.compile(r"^(年初|上年)(财政拨款)?结转和结余|^上年结转|^上年结余"), "CARRY_IN"),
     (re.compile(r"^年末(财政拨款)?结转和结余|^结转下年"), "CARRY_OUT"),
     (re.compile(r"^使用非财政拨款结余"), "USE_NON_GRANT_BALANCE"),
     (re.compile(r"^结余分配"), "BALANCE_DISTRIBUTION"),
@@ -145,6 +148,14 @@ def measure_for_path(path: tuple[str, ...]) -> str | None:
     return "TOTAL"
 
 
+def is_carry_over_part(path: tuple[str, ...]) -> bool:
+    """上年结转结余 / 一般公共预算 …: last year's balance by fund, a part of the 上年结转 column beside it,
+    never an addend of the row's total of its own."""
+    return any(
+        (_specific_measure(e) or "").startswith("GRANT_") and _under_carry_over(path[:i]) for i, e in enumerate(path)
+    )
+
+
 def _under_carry_over(parents: tuple[str, ...]) -> bool:
     return any(_specific_measure(p) == "CARRY_IN" for p in parents)
 
@@ -172,6 +183,8 @@ THREE_PUBLIC_ITEMS = (
 )  # fmt: skip
 
 
+_GPB_FUND = re.compile(r"^一般公共预算(拨款|资金)?$")
+_OTHER_FUND = re.compile(r"^(政府性基金|国有资本经营)(预算)?(拨款|资金)?$")
 _STAGE_WORDS = re.compile(r"^(预算数|决算数|年初预算数|全年预算数|调整预算数|预算|决算)$")
 
 
@@ -186,6 +199,10 @@ def three_public_item(path: tuple[str, ...], has_three_public_subtotal: bool) ->
         e = elements[i]
         if _STAGE_WORDS.match(e):
             continue
+        if i and _OTHER_FUND.match(e):
+            return None  # 三公 paid from 政府性基金 / 国有资本经营预算 (深圳 表9): the facts are of 一般公共预算
+        if i and _GPB_FUND.match(e):
+            continue  # an item's 一般公共预算 column: the item itself
         if re.search(r"会议费|培训费", e):
             return None
         if "因公出国" in e:

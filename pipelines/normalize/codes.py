@@ -90,3 +90,34 @@ def name_matches(kind: str, code: str, name: str, year: int | None) -> bool | No
     # a name cut in a narrow cell (十六、自然资源海洋气) is the code's name when it starts it: the
     # 收支总表 reader resolves such a 类 by the same unique prefix of four characters or more
     return key in known or (len(key) >= MIN_PREFIX and any(k.startswith(key) for k in known))
+
+
+def econ_code_for_name(name: str, current_class: str | None) -> str | None:
+    """The 经济分类 code of a row printed by name alone (杭州's 基本支出 table: 工资福利支出 / 基本工资 /
+    …, no codes): a 类 by its name; a 款 by its name under the 类 the rows are in (医疗费 is 30114
+    under 301, 30307 医疗费补助 under 303). A name the classification moved (水费: 30203 until 2017,
+    30205 since) is its latest code. None when the catalogue knows no such name there."""
+    key = code_name_key(name)
+    if not key:
+        return None
+    classes = _codes_named(key, 3, "")
+    if len(classes) == 1:
+        return classes[0][0]
+    return _latest(_codes_named(key, 5, current_class)) if current_class else None
+
+
+def _codes_named(key: str, length: int, prefix: str) -> list[tuple[str, int]]:
+    """(code, last year under that name) of the catalogued codes of that length and prefix with that name."""
+    return [
+        (code, max(e.last_year for e in entries if code_name_key(e.name) == key))
+        for code, entries in catalogue("econ").items()
+        if len(code) == length and code.startswith(prefix) and any(code_name_key(e.name) == key for e in entries)
+    ]
+
+
+def _latest(found: list[tuple[str, int]]) -> str | None:
+    if not found:
+        return None
+    newest = max(year for _, year in found)
+    latest = [code for code, year in found if year == newest]
+    return latest[0] if len(latest) == 1 else None

@@ -16,7 +16,9 @@ from pipelines.read.model import Grid
 
 CODE_PART = {"类": "lei", "款": "kuan", "项": "xiang"}
 _CODE_HEADER = re.compile(r"(编码|代码|编号|科目代码)$|^(科目)?编码|^代码")
-_LABEL_HEADER = re.compile(r"名称|^项目$|^科目$|^项目\(|^收入项目|^支出项目|^项目名称|^单位名称|^功能分类$")
+_LABEL_HEADER = re.compile(
+    r"名称|^项目$|^科目$|经济(分类)?科目$|^项目\(|^收入项目|^支出项目|^项目名称|^单位名称|^功能分类$|^预算单位$|^年度$|^功能科目$"
+)
 FUNC_CODE = re.compile(r"^\[?(2\d{2}(?:\d{2}){0,2})\]?$")
 ANY_CODE = re.compile(r"^\[?([2-5]\d{2}(?:\d{2}){0,2})\]?$")
 CODE_PREFIX = re.compile(r"^\[?([2-5]\d{2}(?:\d{2}){0,2})\]?\s*(?=\D)(.*)$", re.S)
@@ -149,7 +151,34 @@ def resolve_columns(grid: Grid, n_header: int) -> list[Column]:
         elif role == "amount" and len(years) > 1 and _column_years(path) and max(_column_years(path)) < max(years):
             role = "prior"
         cols.append(Column(index=c, path=path, role=role))
-    return cols
+    return _second_econ_classification(cols)
+
+
+_DEPT_ECON = re.compile(r"部门.*经济")
+_GOV_ECON = re.compile(r"政府.*经济")
+
+
+def _second_econ_classification(cols: list[Column]) -> list[Column]:
+    """A 基本支出 table printing both economic classifications (部门经济科目 30101 beside 政府经济科目
+    50101, as code or code-name columns): the 部门 one is the 经济分类 the facts are about; the
+    政府 one is a second key of the same row, kept out of the code and the label."""
+    dept = [k for k, c in enumerate(cols) if c.role in ("code", "label") and _DEPT_ECON.search("".join(c.path))]
+    if not dept or any("功能" in "".join(c.path) for c in cols):
+        return cols  # a table cross-classified by function (支出总表) is read as a 功能分类 table
+    out = list(cols)
+    for k, c in enumerate(cols):
+        if c.role not in ("code", "label") or not _GOV_ECON.search("".join(c.path)):
+            continue
+        between = cols[min(k, dept[0]) : max(k, dept[0])]
+        if any(b.role == "amount" for b in between):
+            continue  # side-by-side blocks keep their labels
+        out[k] = Column(index=c.index, path=c.path, role="other")
+        if dept[0] < k:  # 类 | 款 columns printed before the 政府 name are its code (烟台: 301 01 … 501 01 …)
+            for j in range(k - 1, dept[0], -1):
+                if cols[j].role not in ("lei", "kuan", "xiang", "code"):
+                    break
+                out[j] = Column(index=cols[j].index, path=cols[j].path, role="other")
+    return out
 
 
 def columns_by_position(columns: list[Column], spans: list[tuple[float, float]], grid: Grid) -> list[Column]:

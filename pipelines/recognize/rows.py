@@ -221,7 +221,7 @@ def _merge_per_block(
     for b, cols in enumerate(layout):
         keep = {c.index for c in cols}
         only = [(r, [v if i in keep else "" for i, v in enumerate(cells)]) for r, cells in rows]
-        pieces += [(r, b, cells) for r, cells in merge_continuation_rows(only, cols)]
+        pieces += [(r, b, cells) for r, cells in merge_continuation_rows(only, cols, adjacent_only=True)]
     pieces.sort(key=lambda t: (t[0], t[1]))
     return [(r, cells) for r, _, cells in pieces]
 
@@ -262,17 +262,22 @@ def _incomplete(cells: list[str | None], label_columns: set[int]) -> bool:
 
 
 def merge_continuation_rows(
-    rows: list[tuple[int, list[str | None]]], columns: list[Column]
+    rows: list[tuple[int, list[str | None]]], columns: list[Column], adjacent_only: bool = False
 ) -> list[tuple[int, list[str | None]]]:
     """Join the pieces of one printed row that a badly ruled PDF splits over several grid rows:
     a name wrapped onto the next row (``九、医疗卫生与计划生育`` / ``支出``), or amounts and their
     label on adjacent rows. Rows are joined only where they do not compete for a cell."""
     out: list[tuple[int, list[str | None]]] = []
+    last_r: int | None = None
     for r, cells in rows:
         text, labels, amounts, starts = _row_profile(cells, columns)
         if not text:
             continue
-        if out:
+        # one block of a side-by-side table (``adjacent_only``): a piece is joined to the row right above
+        # only; rows blank in this block between them hold other blocks' rows (公开06's 合计 line)
+        gap = adjacent_only and last_r is not None and r != last_r + 1
+        last_r = r
+        if out and not gap:
             pr, prev = out[-1]
             p_text, p_labels, p_amounts, _ = _row_profile(prev, columns)
             wrap = not amounts and not starts and labels and labels <= p_labels and _incomplete(prev, labels)
@@ -306,6 +311,10 @@ def _blocks_layout(columns: list[Column]) -> list[list[Column]]:
     return blocks
 
 
+# a cross-classified label (2010601-行政运行50101-工资奖金津补贴30101-基本工资) holds further codes
+_ANOTHER_CODE = re.compile(r"[2-5]\d{4,6}-")
+
+
 def split_code(text: str) -> tuple[str | None, str]:
     """``2013101 行政运行`` → (``2013101``, ``行政运行``); ``[201]一般公共服务`` likewise."""
     t = collapse(text)
@@ -314,8 +323,27 @@ def split_code(text: str) -> tuple[str | None, str]:
         return m.group(1), ""
     m = CODE_PREFIX.match(t)
     if m:
-        return m.group(1), m.group(2)
+        rest = m.group(2)
+        if not _ANOTHER_CODE.search(rest):  # 30101-基本工资: the hyphen joins code and name
+            rest = rest.lstrip("-－—")
+        return m.group(1), rest
     return None, t
+
+
+_TRAILING_AMOUNT = re.compile(r"^(.*?[^\d,.\-])\s*(-?\d{1,3}(?:,\d{3})*\.\d{2})$", re.S)
+
+
+def _amount_out_of_label(label_raw: str, amounts: list[AmountCell]) -> str:
+    """A badly ruled PDF may put a row's only amount into its name cell (``基本工资2,117.68`` with
+    the 金额 cell merged away): when the block has one amount column and it is empty, the number
+    that ends the name is that amount."""
+    if len(amounts) != 1 or collapse(amounts[0].raw):
+        return label_raw
+    m = _TRAILING_AMOUNT.match(collapse(label_raw))
+    if not m:
+        return label_raw
+    amounts[0].raw = m.group(2)
+    return m.group(1)
 
 
 def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
@@ -356,6 +384,7 @@ def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
             if lei:
                 code = lei + parts["kuan"] + (parts["xiang"] if parts["kuan"] else "")
         label_raw = " ".join(p for p in label_raw_parts if p)
+        label_raw = _amount_out_of_label(label_raw, amounts)
         label_code, label = split_code(label_raw)
         if code is None and label_code:
             code = label_code

@@ -12,6 +12,7 @@ from pipelines.normalize.catalog import (
     UNMAPPED,
     func_class_for_label,
     func_class_name,
+    is_carry_over_part,
     is_sub_column,
     is_three_public_subtotal,
     measure_for_path,
@@ -19,6 +20,7 @@ from pipelines.normalize.catalog import (
     strip_ordinal,
     three_public_item,
 )
+from pipelines.normalize.codes import econ_code_for_name
 from pipelines.normalize.facts import (
     Amount,
     EconFact,
@@ -44,6 +46,7 @@ from pipelines.recognize.tables import LogicalTable
 
 TOTAL_LABEL = ("合计", "总计", "小计")
 TOTAL_RE = re.compile(r"^(合计|总计|小计)$")
+_ECON_SUB_ITEM = re.compile(r"^[35]\d{6}$")
 
 
 def read_amount(cell: AmountCell, unit: str) -> Amount | None:
@@ -112,7 +115,7 @@ def extract_func_table(
     for row, block, cell, amount in _iter_cells(table, unit, facts):
         measure = measure_of(cell.column.path)
         if measure is None or measure not in allowed_measures:
-            if is_sub_column(cell.column.path) or not cell.column.path:
+            if is_sub_column(cell.column.path) or not cell.column.path or is_carry_over_part(cell.column.path):
                 continue
             # Kept for the row identities only (the 收入 total includes it); never published.
             measure = UNMAPPED
@@ -145,18 +148,31 @@ def extract_econ_table(table: LogicalTable, unit: str, fund_scope: str, default_
     """基本支出 by 部门预算支出经济分类: 类 (3 digits) and 款 (5 digits), measures TOTAL /
     PERSONNEL / PUBLIC; side-by-side blocks are separate records."""
     facts = TableFacts()
-    for row, block, cell, amount in _iter_cells(table, unit, facts):
+    current_class: str | None = None  # the 类 the rows are in, for 款 printed by name alone
+    cells = list(_iter_cells(table, unit, facts))
+    printed_codes = {block.code for _, block, _, _ in cells if block.code}
+    for row, block, cell, amount in cells:
         measure = measure_for_path(cell.column.path)
+        if measure == "BASIC":
+            measure = "TOTAL"  # 基本支出预算 / 小计 of a table of 基本支出 is its total
         if measure not in ("TOTAL", "PERSONNEL", "PUBLIC"):
             continue
         stage = stage_for_path(cell.column.path, default_stage)
-        if is_econ_code(block.code):
+        code = block.code
+        if code is None and block.label and not TOTAL_RE.match(block.label):
+            code = econ_code_for_name(block.label, current_class)
+        if code and _ECON_SUB_ITEM.match(code) and code[:5] not in printed_codes:
+            # a 款 printed only by its sub-items (3010201 津贴补贴 / 3010202 改革性补贴, 3021101 差旅费):
+            # each row is a part of that 款 (the printed code stays in the row label)
+            code = code[:5]
+        if is_econ_code(code):
+            current_class = code[:3]
             facts.econ.append(
                 EconFact(
                     fund_scope=fund_scope,
                     stage=stage,
-                    econ_code=block.code,
-                    econ_level=1 if len(block.code) == 3 else 2,
+                    econ_code=code,
+                    econ_level=1 if len(code) == 3 else 2,
                     econ_name=block.label,
                     measure=measure,
                     amount=amount,
@@ -185,7 +201,7 @@ def extract_three_public_table(table: LogicalTable, unit: str, default_stage: st
     columns_name_items = {three_public_item(p, has_subtotal) for p in paths} & (_PARTS | {"ORG_RUNNING_COST"})
     if not columns_name_items and _items_by_row(rows):
         return _three_public_by_row(table, rows, default_stage)
-    chosen = next((k for k, b in row_ids if b.label.startswith(TOTAL_LABEL)), row_ids[0][0])
+    chosen = next((k for k, b in row_ids if b.label.startswith(TOTAL_LABEL)), _latest_year_row(row_ids))
     for row, block, cell, amount in rows:
         if (row.grid.page_no, id(row.grid), row.index) != chosen:
             continue
@@ -203,6 +219,16 @@ def extract_three_public_table(table: LogicalTable, unit: str, default_stage: st
     return facts
 
 
+_ROW_YEAR = re.compile(r"(20\d{2})年")
+
+
+def _latest_year_row(row_ids: list[tuple[tuple, Block]]) -> tuple:
+    """The row to read when there is no 合计 row: the first, or where the rows are years (深圳 表9:
+    2025年 / 2026年 / 增减变化金额), the latest year's (a 增减 row is never the budget)."""
+    years = [(int(m.group(1)), k) for k, b in row_ids if (m := _ROW_YEAR.search(b.label)) and "增减" not in b.label]
+    return max(years, key=lambda t: t[0])[1] if years else row_ids[0][0]
+
+
 _PARTS = {"OUTBOUND", "RECEPTION", "VEHICLE_TOTAL", "VEHICLE_PURCHASE", "VEHICLE_OPERATION"}
 
 
@@ -215,11 +241,26 @@ def _row_item(block: Block) -> str | None:
     return three_public_item((block.label,), False) if block.label and _ITEM_LABEL.search(block.label) else None
 
 
+_OTHER_ROW_ITEM = re.compile(r"会议费|培训费|行政经费")
+
+
+def _plain_total_is_three_public(rows: list[tuple[TableRow, Block, AmountCell, Amount]]) -> bool:
+    """A plain 合计/总计 row is the “三公” total when the rows name the 三公 items only (项目 | 预算数:
+    合计 / 1、因公出国（境）费用 / 2、公务接待费 / …): no row names the 三公 total itself, nor an item
+    the 合计 would add in besides (会议费, 培训费, 行政经费)."""
+    labels = {block.label for _, block, _, _ in rows if block.label}
+    if any(_OTHER_ROW_ITEM.search(label) or "三公" in label for label in labels):
+        return False
+    return any(TOTAL_RE.match(label) for label in labels)
+
+
 def _items_by_row(rows: list[tuple[TableRow, Block, AmountCell, Amount]]) -> bool:
     """The transposed layout (行政经费 / “三公”经费 / 其中：因公出国… as row labels, fund columns
-    合计 | 一般公共预算 | …; no column names an item): at least two rows name a part of the “三公”经费."""
+    合计 | 一般公共预算 | …; no column names an item): at least two rows name a part of the “三公”经费,
+    and one row its total (a row naming the 三公, or a plain 合计 over the items alone)."""
     items = {_row_item(block) for _, block, _, _ in rows}
-    return "TOTAL" in items and len(items & _PARTS) >= 2
+    has_total = "TOTAL" in items or _plain_total_is_three_public(rows)
+    return has_total and len(items & _PARTS) >= 2
 
 
 def _three_public_by_row(
@@ -229,8 +270,9 @@ def _three_public_by_row(
     amount column); rows that name no item (行政经费, 会议费) are not 三公 facts."""
     facts = TableFacts()
     seen: set[tuple] = set()
+    plain_total = _plain_total_is_three_public(rows)
     for row, block, cell, amount in rows:
-        item = _row_item(block)
+        item = "TOTAL" if plain_total and TOTAL_RE.match(block.label) else _row_item(block)
         key = (row.grid.page_no, id(row.grid), row.index)
         if item is None or key in seen:
             continue

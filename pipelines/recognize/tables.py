@@ -42,6 +42,7 @@ class LogicalTable:
         return max([g.page_no for g in self.grids], default=self.page_start)
 
 
+_TITLE_TAIL_MAX = 16  # characters of the wrapped tail of a title
 _EMPTY_NOTE = re.compile(r"(无|没有).{0,30}(预算|收支|支出|收入|经费|数据)|空表|本表无数据|不涉及")
 _PAGE_NUMBER = re.compile(r"^[-—\s]*\d+[-—\s]*$|^第\d+页")
 
@@ -67,12 +68,16 @@ def assemble_tables(
             text = item.text
             kind = classify(text)
             if kind is None and not title_key(text).endswith("表"):
-                # a title wrapped onto the next line ("…会议费、培训费支出预" / "算表"), perhaps with
-                # detached quote marks between them (P2)
+                # a title wrapped onto the next line ("…会议费、培训费支出预" / "算表", "…按支出经济分类" /
+                # "科目-不含上年结转）"), perhaps with detached quote marks between them (P2); the tail is
+                # on the same page and is no title itself
                 tail = ""
                 for k in range(i + 1, min(i + 4, len(items))):
                     nxt = items[k]
-                    if not isinstance(nxt, TextLine) or len(collapse(nxt.text)) > 8:
+                    if not isinstance(nxt, TextLine) or len(collapse(nxt.text)) > _TITLE_TAIL_MAX:
+                        break
+                    long_tail = len(collapse(nxt.text)) > 8  # only as the one line right after the head
+                    if long_tail and (k > i + 1 or nxt.page_no != item.page_no or classify(nxt.text)):
                         break
                     tail += nxt.text
                     if title_key(nxt.text) and classify(text + tail):

@@ -23,14 +23,14 @@ _p = title_pattern
 # 收支总表; 基本支出 before 一般公共预算支出).
 BUDGET_TITLES: list[TitlePattern] = [
     _p("B9", r"三公.*表|机关运行经费.*表", r"决算"),
-    _p("B8", r"基本支出.*(经济分类|经济科目)|基本支出(预算)?表$|基本支出预算明细表", r"决算"),
+    _p("B8", r"基本支出.*(经济分类|经济科目)|基本支出(预算)?(情况)?表$|基本支出预算明细表", r"决算"),
     _p("B7", r"国有资本经营预算.*支出.*表", r"决算"),
     _p("B6", r"政府性基金.*支出.*表", r"决算"),
     _p("B5", r"一般公共预算.*支出.*表", r"决算|基本支出"),
-    _p("B4", r"财政拨款收支.*总表|财政拨款支出.*表", r"决算|基本支出"),
-    _p("B1", r"收支.*总表", r"决算"),
-    _p("B2", r"收入.*(总表|预算表)$", r"决算"),
-    _p("B3", r"支出.*(总表|预算表)$", r"决算|采购|项目|绩效"),
+    _p("B4", r"财政拨款收支.*(总表|总体情况表)|财政拨款支出.*表", r"决算|基本支出"),
+    _p("B1", r"收支.*(总表|总体情况表)", r"决算"),
+    _p("B2", r"收入.*(总表|预算表|总体情况表)$", r"决算"),
+    _p("B3", r"支出.*(总表|预算表|总体情况表)$", r"决算|采购|项目|绩效"),
 ]
 
 FUND_SCOPE = {"B1": "ALL", "B2": "ALL", "B3": "ALL", "B4": "FISCAL_GRANT", "B5": "GPB", "B6": "GOVFUND", "B7": "SOE"}
@@ -59,11 +59,13 @@ def resolve_units(tables: list[LogicalTable], default: str | None = None) -> lis
 
 
 def econ_fund_scope(title: str) -> str:
+    """A 基本支出 table's funds from its title; one naming neither 一般公共预算 nor 财政拨款 (部门预算基本支出
+    预算表, 基本支出预算情况表) covers all funds (its 合计 includes 财政专户 and 单位资金)."""
     if "一般公共预算" in title:
         return "GPB"
     if "财政拨款" in title:
         return "FISCAL_GRANT"
-    return "GPB"
+    return "ALL"
 
 
 def extract_budget_facts(tables: list[LogicalTable], stage: str = "BUDGET_INITIAL") -> TableFacts:

@@ -4,15 +4,24 @@ code, a name cut by a wrap) or a publisher's slip, never a reason to change the 
 
 from __future__ import annotations
 
+import re
+
 from pipelines.normalize.codes import code_name_key, expected_names, name_matches
 from pipelines.normalize.facts import Finding, TableFacts
+
+_SUB_ITEM_ROW = re.compile(r"^[35]\d{6}\s")
 
 
 def code_name_findings(facts: TableFacts, fiscal_year: int | None) -> list[Finding]:
     """One finding per printed (classification, code, name) of the document's tables whose code the
     catalogue knows, at the first table and page that prints it."""
     printed = [("func", f.func_code, f.func_name, f.at) for f in facts.func if f.source_kind == "TABLE"]
-    printed += [("econ", e.econ_code, e.econ_name, e.at) for e in facts.econ if e.econ_code.startswith("3")]
+    # a 款 read from its sub-items (row 3010201 改革性补贴 as 30102) prints another code: not checked
+    printed += [
+        ("econ", e.econ_code, e.econ_name, e.at)
+        for e in facts.econ
+        if e.econ_code.startswith("3") and not _SUB_ITEM_ROW.match(e.at.row_label)
+    ]
     seen: set[tuple[str, str, str]] = set()
     out: list[Finding] = []
     for kind, code, name, at in printed:

@@ -30,7 +30,8 @@ def econ_three_public_checks(
             cells.setdefault(t.item, []).append(t)
     econ = {}
     for e in facts.econ:
-        if e.at.table_type == econ_table and e.measure == "TOTAL":
+        # the 三公 tables are of 财政拨款 / 一般公共预算: a 基本支出 table of all funds is no bound of them
+        if e.at.table_type == econ_table and e.measure == "TOTAL" and e.fund_scope != "ALL":
             econ.setdefault(e.econ_code, e)
     if not cells or not econ:
         return []

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from pipelines.normalize.catalog import UNMAPPED
-from pipelines.normalize.facts import Finding, FuncFact
+from pipelines.normalize.facts import Finding, FuncFact, SummaryFact
 from pipelines.validate.rules.compare import ZERO, compare, yuan_or_zero
 
 # Row identities: total measure = sum of component measures, first applicable set wins.
@@ -44,6 +44,9 @@ def check_rows(facts: Iterable[FuncFact], rule: str = "R-ROW") -> list[Finding]:
     out: list[Finding] = []
     for by_measure in rows.values():
         for total, parts in ROW_RULES:
+            if "GRANT_TOTAL" in parts and "GRANT_TOTAL" not in by_measure:
+                # no 财政拨款 column: its 一般公共预算 / 政府性基金 / 国有资本经营 columns stand for it (重庆 表二)
+                parts = (*parts, *_FUND_GRANTS)
             present = [m for m in parts if m in by_measure]
             if total not in by_measure or len(present) < 2:
                 continue
@@ -90,4 +93,35 @@ def check_hierarchy(facts: Iterable[FuncFact], rule: str = "R-HIER") -> list[Fin
                     f"{title} {level} for {code} {parent.func_name} ({measure})",
                 )
             )  # fmt: skip
+    return out
+
+
+_FUND_GRANTS = ("GRANT_GPB", "GRANT_GOVFUND", "GRANT_SOE")
+
+
+def check_summary_rows(summary: Iterable[SummaryFact], rule: str = "R-ROW") -> list[Finding]:
+    """合计 = Σ sources on the rows of a 收入总表 that print no function code (one row per unit, or a
+    合计 row alone): every amount column of the row but the total adds up to it; a 财政拨款 column
+    stands for its 一般公共预算 / 政府性基金 / 国有资本经营 parts where both are printed."""
+    rows: dict[tuple, dict[str, list[SummaryFact]]] = defaultdict(lambda: defaultdict(list))
+    for s in summary:
+        if s.at.row_id:
+            rows[(s.at.table_type, s.at.table_title, s.stage, s.at.row_id, s.at.block)][s.measure].append(s)
+    out: list[Finding] = []
+    for by_measure in rows.values():
+        if "TOTAL" not in by_measure:
+            continue
+        parts = [m for m in by_measure if m != "TOTAL" and not ("GRANT_TOTAL" in by_measure and m in _FUND_GRANTS)]
+        cells = [c for m in parts for c in by_measure[m]]
+        t = by_measure["TOTAL"][0]
+        if len(cells) < 2 or all(c.amount.yuan is None for c in [t, *cells]):
+            continue
+        rhs = sum((yuan_or_zero(c) for c in cells), ZERO)
+        shown = [m if m != UNMAPPED else "other columns" for m in parts]
+        out.append(
+            compare(
+                rule, t.at.table_type, t.at.page_no, f"{t.label} {t.stage}", yuan_or_zero(t), rhs, t.amount.unit,
+                len(cells), f"{t.at.table_title} row {t.label}: TOTAL = {' + '.join(shown)}",
+            )
+        )  # fmt: skip
     return out

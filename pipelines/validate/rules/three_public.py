@@ -43,34 +43,60 @@ def check_three_public(facts: Iterable, rule: str = "R-3P-SUM") -> list[Finding]
 
 
 def check_econ(econ: Iterable, summary: Iterable[SummaryFact]) -> list[Finding]:
-    """经济分类: 类 = Σ款 (R-HIER) and 人员经费 = 301 + 303, 公用经费 = 302 + 310 (R-PERS, a warning:
-    the split is a convention, DOMAIN.md §1.3)."""
+    """经济分类 (B8): 类 = Σ款 (R-HIER); on every row 合计 = 人员经费 + 公用经费 (R-ROW); the 合计 row =
+    Σ 类 rows, per measure (R-TOTAL); and where the 类 rows print no 人员/公用 split, 人员经费 = 301 +
+    303, 公用经费 = 302 + 310 (R-PERS, a warning: the split is a convention, DOMAIN.md §1.3; a table
+    printing the split per row says itself which 类 belong where: 303 is partly 公用 in some)."""
     econ = list(econ)
-    out: list[Finding] = []
-    tables: dict[tuple, dict[str, object]] = defaultdict(dict)
+    summary = [s for s in summary if s.at.table_type in ("B8", "F6")]
+    tables: dict[tuple, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for e in econ:
-        tables[(e.at.table_type, e.at.table_title, e.stage, e.measure)].setdefault(e.econ_code, e)
+        # a code printed on several rows (one per 政府经济分类 or sub-unit) counts with all of them
+        tables[(e.at.table_type, e.at.table_title, e.stage, e.measure)][e.econ_code].append(e)
+    out: list[Finding] = _econ_rows(econ, summary)
     for (table_type, title, stage, measure), codes in tables.items():
-        for code, parent in codes.items():
+        for code, parents in codes.items():
             if len(code) != 3:
                 continue
-            kids = [c for k, c in codes.items() if len(k) == 5 and k.startswith(code)]
-            if not kids or (parent.amount.yuan is None and all(k.amount.yuan is None for k in kids)):
+            kids = [c for k, cs in codes.items() if len(k) == 5 and k.startswith(code) for c in cs]
+            if not kids or all(f.amount.yuan is None for f in [*parents, *kids]):
                 continue
+            parent = parents[0]
             out.append(
                 compare(
                     "R-HIER", table_type, parent.at.page_no, f"{code} {parent.econ_name} {measure} {stage}",
-                    yuan_or_zero(parent), sum((yuan_or_zero(k) for k in kids), ZERO), parent.amount.unit, len(kids),
-                    f"{title} 类 = Σ款 for {code} {parent.econ_name} ({measure})",
+                    sum((yuan_or_zero(p) for p in parents), ZERO), sum((yuan_or_zero(k) for k in kids), ZERO),
+                    parent.amount.unit, len(kids), f"{title} 类 = Σ款 for {code} {parent.econ_name} ({measure})",
                 )
             )  # fmt: skip
     totals = {
         (s.at.table_type, s.at.table_title, s.stage, s.measure): s
         for s in summary
-        if s.at.table_type in ("B8", "F6") and plain_label(s.label) in ("合计", "总计") and s.amount.yuan is not None
+        if plain_label(s.label) in ("合计", "总计") and s.amount.yuan is not None
     }
-    for (table_type, title, stage, measure), total in totals.items():
-        classes = tables.get((table_type, title, stage, "TOTAL"), {})
+    # rows of a table that name no code (a sub-unit's heading, a 类 name the catalogue does not know):
+    # its 合计 may hold them, so the 类 rows alone are no check of it
+    uncoded = {
+        (s.at.table_type, s.at.table_title, s.stage, s.measure)
+        for s in summary
+        if plain_label(s.label) not in ("合计", "总计") and s.amount.yuan
+    }
+    for key, total in totals.items():
+        table_type, title, stage, measure = key
+        classes = {c: fs for c, fs in tables.get(key, {}).items() if len(c) == 3}
+        if classes and key in uncoded:
+            continue
+        if classes:
+            rows = [f for fs in classes.values() for f in fs]
+            out.append(
+                compare(
+                    "R-TOTAL", table_type, total.at.page_no, f"{total.label} {measure} {stage}", yuan_or_zero(total),
+                    sum((yuan_or_zero(f) for f in rows), ZERO), total.amount.unit, len(rows),
+                    f"{title} {total.label} = Σ 类 rows ({measure})",
+                )
+            )  # fmt: skip
+            continue
+        classes = {c: fs[0] for c, fs in tables.get((table_type, title, stage, "TOTAL"), {}).items() if len(c) == 3}
         for split_measure, members in (("PERSONNEL", ("301", "303")), ("PUBLIC", ("302", "310"))):
             if measure != split_measure or not any(m in classes for m in members):
                 continue
@@ -82,6 +108,31 @@ def check_econ(econ: Iterable, summary: Iterable[SummaryFact]) -> list[Finding]:
                     severity="warning",
                 )
             )  # fmt: skip
+    return out
+
+
+def _econ_rows(econ: list, summary: list[SummaryFact]) -> list[Finding]:
+    """R-ROW of a 基本支出 table: 合计 = 人员经费 + 公用经费 on every printed row that has the three
+    columns (a blank cell is 0)."""
+    rows: dict[tuple, dict[str, object]] = defaultdict(dict)
+    for f in [*econ, *summary]:
+        if f.at.row_id:
+            rows[(f.at.table_type, f.at.table_title, f.stage, f.at.row_id, f.at.block)].setdefault(f.measure, f)
+    out: list[Finding] = []
+    for cells in rows.values():
+        if not {"TOTAL", "PERSONNEL", "PUBLIC"} <= cells.keys():
+            continue
+        t, parts = cells["TOTAL"], [cells["PERSONNEL"], cells["PUBLIC"]]
+        if all(c.amount.yuan is None for c in [t, *parts]):
+            continue
+        code = getattr(t, "econ_code", "") or ""
+        out.append(
+            compare(
+                "R-ROW", t.at.table_type, t.at.page_no, f"{t.at.row_label} {t.stage}", yuan_or_zero(t),
+                sum((yuan_or_zero(c) for c in parts), ZERO), t.amount.unit, 2,
+                f"{t.at.table_title} row {code or t.at.row_label}: 合计 = 人员经费 + 公用经费",
+            )
+        )  # fmt: skip
     return out
 
 
@@ -136,6 +187,11 @@ def econ_identities(
     for f in econ:
         if f.measure == "TOTAL":
             by_code.setdefault(f.econ_code, f)
+    for f in econ:
+        # 人员经费 | 公用经费 printed as side-by-side blocks of one 决算数 column each (国家信访局 公开06):
+        # a code's only amount is its block's
+        if f.measure in ("PERSONNEL", "PUBLIC") and f.econ_code not in by_code:
+            by_code[f.econ_code] = f
     for code, parent in by_code.items():
         if len(code) != 3:
             continue

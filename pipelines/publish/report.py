@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.publish.lake import atomic_write_text
-from pipelines.publish.warehouse import capped_connection, connect_read_only
+from pipelines.publish.warehouse import capped_connection, connect_read_only, execute_with_headroom
 
 
 def findings_report(warehouse: Path, doc_id: str | None = None, *, include_passing: bool = False) -> str:
@@ -100,22 +100,24 @@ def write_html_report(db_path: Path, outcomes: dict, out_dir: Path, keep: int = 
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with capped_connection(db_path) as con:
-        fails = con.execute(
+        fails = execute_with_headroom(
+            con,
             """SELECT d.source_file, q.doc_id, d.unit_name, d.fiscal_year, q.rule, q.severity, q.table_type,
                       q.page_no, q.subject, q.lhs, q.rhs, q.diff, q.tolerance, q.message
                FROM quality_findings q JOIN documents d USING (doc_id) WHERE q.status = 'FAIL'
-               ORDER BY d.source_file, q.table_type, q.page_no"""
+               ORDER BY d.source_file, q.table_type, q.page_no""",
         ).fetchall()
-        per_doc = con.execute(
+        per_doc = execute_with_headroom(
+            con,
             """SELECT d.source_file, d.status, count(*) FILTER (WHERE q.status = 'PASS'),
                       count(*) FILTER (WHERE q.status = 'PASS_ROUNDING'), count(*) FILTER (WHERE q.status = 'FAIL')
-               FROM documents d LEFT JOIN quality_findings q USING (doc_id) GROUP BY ALL ORDER BY 1"""
+               FROM documents d LEFT JOIN quality_findings q USING (doc_id) GROUP BY ALL ORDER BY 1""",
         ).fetchall()
-        quarantined = con.execute(
-            "SELECT source_file, error FROM documents WHERE status = 'quarantined' ORDER BY 1"
+        quarantined = execute_with_headroom(
+            con, "SELECT source_file, error FROM documents WHERE status = 'quarantined' ORDER BY 1"
         ).fetchall()
-        per_rule = con.execute(
-            "SELECT rule, count(*) FROM quality_findings WHERE status = 'FAIL' GROUP BY 1 ORDER BY 2 DESC, 1"
+        per_rule = execute_with_headroom(
+            con, "SELECT rule, count(*) FROM quality_findings WHERE status = 'FAIL' GROUP BY 1 ORDER BY 2 DESC, 1"
         ).fetchall()
     now = dt.datetime.now()
     parts = [f"<!doctype html><meta charset='utf-8'><title>budgetwh quality report {now:%Y-%m-%d %H:%M}</title>",

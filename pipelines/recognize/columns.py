@@ -16,7 +16,10 @@ from pipelines.read.model import Grid
 
 CODE_PART = {"类": "lei", "款": "kuan", "项": "xiang"}
 _CODE_HEADER = re.compile(r"(编码|代码|编号|科目代码)$|^(科目)?编码|^代码")
-_LABEL_HEADER = re.compile(r"名称|^项目$|^科目$|^项目\(|^收入项目|^支出项目|^项目名称|^单位名称|^功能分类$")
+# A column of unit codes (西安 表2/表3: ``201`` 中共西安市委宣传部, ``201001`` its member unit): the
+# codes number the department and its units, they only look like 功能分类 codes.
+_UNIT_CODE_HEADER = re.compile(r"^(预算)?单位(编码|代码|编号)$")
+_LABEL_HEADER = re.compile(r"名称|^项目$|^科目$|^项目\(|^收入项目|^支出项目|^项目名称|^单位名称|^预算单位$|^功能分类$")
 FUNC_CODE = re.compile(r"^\[?(2\d{2}(?:\d{2}){0,2})\]?$")
 ANY_CODE = re.compile(r"^\[?([2-5]\d{2}(?:\d{2}){0,2})\]?$")
 CODE_PREFIX = re.compile(r"^\[?([2-5]\d{2}(?:\d{2}){0,2})\]?\s*(?=\D)(.*)$", re.S)
@@ -27,7 +30,7 @@ _TWO_DIGITS = re.compile(r"^\d{2}$")
 class Column:
     index: int
     path: tuple[str, ...]  # header labels top-down, whitespace removed
-    role: str  # lei | kuan | xiang | code | label | amount | line_no | prior | other
+    role: str  # lei | kuan | xiang | code | unit_code | label | amount | line_no | prior | other
 
     @property
     def leaf(self) -> str:
@@ -65,6 +68,8 @@ def _role_for_path(path: tuple[str, ...]) -> str:
     leaf = path[-1]
     if leaf in CODE_PART:
         return CODE_PART[leaf]
+    if _UNIT_CODE_HEADER.match(leaf):
+        return "unit_code"
     if _CODE_HEADER.search(leaf):
         return "code"
     if _LABEL_HEADER.search(leaf):

@@ -295,7 +295,7 @@ def _blocks_layout(columns: list[Column]) -> list[list[Column]]:
     current: list[Column] = []
     seen_amount = False
     for col in columns:
-        if col.role in ("lei", "kuan", "xiang", "code", "label") and seen_amount:
+        if col.role in ("lei", "kuan", "xiang", "code", "unit_code", "label") and seen_amount:
             blocks.append(current)
             current, seen_amount = [], False
         current.append(col)

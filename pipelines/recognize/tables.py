@@ -67,12 +67,12 @@ def assemble_tables(
             text = item.text
             kind = classify(text)
             if kind is None and not title_key(text).endswith("表"):
-                # a title wrapped onto the next line ("…会议费、培训费支出预" / "算表"), perhaps with
-                # detached quote marks between them (P2)
+                # a title wrapped onto the next line ("…会议费、培训费支出预" / "算表", "…功能分类科" /
+                # "目-不含上年结转）"), perhaps with detached quote marks between them (P2)
                 tail = ""
                 for k in range(i + 1, min(i + 4, len(items))):
                     nxt = items[k]
-                    if not isinstance(nxt, TextLine) or len(collapse(nxt.text)) > 8:
+                    if not isinstance(nxt, TextLine) or len(collapse(nxt.text)) > 12:
                         break
                     tail += nxt.text
                     if title_key(nxt.text) and classify(text + tail):

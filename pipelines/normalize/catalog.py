@@ -121,8 +121,9 @@ UNMAPPED = "UNMAPPED"  # a printed amount column with no measure in the contract
 
 
 # 深圳 支出总表: ``2026年政府采购项目 | 小计 | 其中：…中小企业`` beside the expenditure columns says how much
-# of the row is bought through 政府采购: a memo on the row, never an addend of its total.
-_MEMO_COLUMN = re.compile(r"政府采购")
+# of the row is bought through 政府采购; 北京 预算05 ``项目支出 | 项目支出总数 | 扣除基建项目后预算数`` restates
+# the 项目 column without its 基建 part: memos on the row, never addends of its total.
+_MEMO_COLUMN = re.compile(r"政府采购|^扣除")
 
 
 def is_sub_column(path: tuple[str, ...]) -> bool:

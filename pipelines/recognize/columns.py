@@ -19,6 +19,10 @@ _CODE_HEADER = re.compile(r"(编码|代码|编号|科目代码)$|^(科目)?编�
 # A column of unit codes (西安 表2/表3: ``201`` 中共西安市委宣传部, ``201001`` its member unit): the
 # codes number the department and its units, they only look like 功能分类 codes.
 _UNIT_CODE_HEADER = re.compile(r"^(预算)?单位(编码|代码|编号)$")
+# 北京 预算03 支出总表: one column per classification, code and name joined (``2010601-行政运行``): the
+# 功能分类 column is the row's code; the 经济分类 columns beside it cross-classify the row (a memo).
+_FUNC_CLASS_HEADER = re.compile(r"^支出功能分类科目$")
+_ECON_CLASS_HEADER = re.compile(r"经济分类科目$")
 _LABEL_HEADER = re.compile(r"名称|^项目$|^科目$|^项目\(|^收入项目|^支出项目|^项目名称|^单位名称|^预算单位$|^功能分类$")
 FUNC_CODE = re.compile(r"^\[?(2\d{2}(?:\d{2}){0,2})\]?$")
 ANY_CODE = re.compile(r"^\[?([2-5]\d{2}(?:\d{2}){0,2})\]?$")
@@ -70,6 +74,8 @@ def _role_for_path(path: tuple[str, ...]) -> str:
         return CODE_PART[leaf]
     if _UNIT_CODE_HEADER.match(leaf):
         return "unit_code"
+    if _FUNC_CLASS_HEADER.search(leaf):
+        return "code"
     if _CODE_HEADER.search(leaf):
         return "code"
     if _LABEL_HEADER.search(leaf):
@@ -154,6 +160,11 @@ def resolve_columns(grid: Grid, n_header: int) -> list[Column]:
         elif role == "amount" and len(years) > 1 and _column_years(path) and max(_column_years(path)) < max(years):
             role = "prior"
         cols.append(Column(index=c, path=path, role=role))
+    if any(c.role == "code" and c.path and _FUNC_CLASS_HEADER.search(c.leaf) for c in cols):
+        cols = [
+            Column(index=c.index, path=c.path, role="other") if c.path and _ECON_CLASS_HEADER.search(c.leaf) else c
+            for c in cols
+        ]
     return cols
 
 

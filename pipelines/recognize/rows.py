@@ -314,7 +314,7 @@ def split_code(text: str) -> tuple[str | None, str]:
         return m.group(1), ""
     m = CODE_PREFIX.match(t)
     if m:
-        return m.group(1), m.group(2)
+        return m.group(1), m.group(2).lstrip("-－")  # 北京 prints ``2010601-行政运行``
     return None, t
 
 

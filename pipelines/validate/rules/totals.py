@@ -22,11 +22,14 @@ _TOTAL_LABELS = ("合计", "总计", "支出合计", "支出总计", "本年支�
 def check_table_totals(
     func: Iterable[FuncFact], summary: Iterable[SummaryFact], rule: str = "R-TOTAL"
 ) -> list[Finding]:
-    """The 合计 row of a 功能分类 table = Σ of its 类 rows, per measure."""
-    classes: dict[tuple, list[FuncFact]] = defaultdict(list)
+    """The 合计 row of a 功能分类 table = Σ of its 类 rows, per measure; where a table prints no 类 rows
+    (codes only at 项 level: 北京 预算05, 泉州 一般公共预算拨款支出预算表), Σ of its top printed level."""
+    by_level: dict[tuple, dict[int, list[FuncFact]]] = defaultdict(lambda: defaultdict(list))
     for f in func:
-        if f.func_level == 1:
-            classes[(f.at.table_type, f.at.table_title, f.stage, f.measure)].append(f)
+        if f.func_level in (1, 2, 3):
+            by_level[(f.at.table_type, f.at.table_title, f.stage, f.measure)][f.func_level].append(f)
+    classes = {key: levels[min(levels)] for key, levels in by_level.items()}
+    top_level = {key: min(levels) for key, levels in by_level.items()}
     out: list[Finding] = []
     seen: set[tuple] = set()
     for s in summary:
@@ -42,7 +45,7 @@ def check_table_totals(
             compare(
                 rule, s.at.table_type, s.at.page_no, f"{s.label} {s.measure} {s.stage}",
                 yuan_or_zero(s), rhs, s.amount.unit, len(rows),
-                f"{s.at.table_title} {s.label} = Σ 类 rows ({s.measure})",
+                f"{s.at.table_title} {s.label} = Σ {'类款项'[top_level[key] - 1]} rows ({s.measure})",
             )
         )  # fmt: skip
     return out

@@ -144,3 +144,30 @@ def test_cross_classified_expenditure_table_reads_its_function_codes(parsed):
     assert all(code.startswith("2") for code in func["func_code"])  # no 经济分类 code taken for the row's code
     totals = doc.frames["fact_check"].filter(rule="R-TOTAL", table_type="B3", status="PASS")["message"].to_list()
     assert any("44,169.36万元 vs 44,169.36万元" in m for m in totals)
+
+
+XIAN_HRSS = "national/xian/西安市人力资源和社会保障局2020年部门综合预算.pdf"
+
+
+def test_kuan_rows_printing_only_their_own_two_digits(parsed):
+    # 西安人社 2020 表5 p.33: ``201 一般公共服务支出`` / ``10 人力资源事务`` / ``2011007 博士后日常经费`` …, rows
+    # not in code order: the 款 is 20110 (类 201 + its two digits), and 类 = Σ款, 款 = Σ项 hold
+    doc = parsed(corpus_file(XIAN_HRSS))
+    [b5] = [t for t in _tables(doc, "B5") if t["page_start"] == 33]
+    assert (b5["page_end"], b5["status"], b5["identities_failed"]) == (34, "verified", 0)
+    assert _cells(doc, "B5", "20110")["TOTAL"] == ["56.52"]
+    assert _cells(doc, "B5", "20805")["TOTAL"] == ["71797.82"]
+    assert _cells(doc, "B5", "2011007")["TOTAL"] == ["7"]
+    hier = doc.frames["fact_check"].filter(rule="R-HIER", table_type="B5")
+    assert hier.height >= 30 and set(hier["status"]) == {"PASS"}
+    assert "款 = Σ项 for 20110 人力资源事务 (TOTAL)" in " ".join(hier["message"].to_list())
+
+
+def test_tables_by_unit_say_so(parsed):
+    # 西安人社 表3 p.31 支出总表: rows 242001 西安市人力资源和社会保障局, 242002 西安市社会保险管理中心 …
+    # (单位编码): no 功能分类 facts, and the reason says why nothing was checked
+    doc = parsed(corpus_file(XIAN_HRSS))
+    [b3] = _tables(doc, "B3")
+    assert (b3["page_start"], b3["status"]) == (31, "unverified")
+    assert "单位编码" in b3["reason"]
+    assert doc.frames["fact_func_amount"].filter(table_type="B3").height == 0

@@ -95,6 +95,7 @@ class TableInstance:
     is_empty: bool
     empty_note: str | None
     n_facts: int = 0
+    rows_by_unit: bool = False  # rows keyed by 单位编码 (the department's units), not by classification codes
 
 
 @dataclass(slots=True)

@@ -318,6 +318,9 @@ def split_code(text: str) -> tuple[str | None, str]:
     return None, t
 
 
+_SEGMENT = re.compile(r"\d{2}")
+
+
 def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
     """Blocks of one data row. ``last_lei`` carries the last 类 code per block so that a row
     printing only 款|项 still gets its full code."""
@@ -340,8 +343,13 @@ def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
                 c, rest = split_code(raw or "")
                 if c:
                     code = c
+                    if len(c) == 3:
+                        last_lei[b] = c
                     if rest:
                         label_raw_parts.append(rest)
+                elif _SEGMENT.fullmatch(text) and last_lei.get(b):
+                    # 西安 表5 prints a 款 row's own two digits only (``10`` 人力资源事务 under 201)
+                    code = last_lei[b] + text
                 elif text:
                     label_raw_parts.append(raw or "")
             elif col.role == "label":

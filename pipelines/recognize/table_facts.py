@@ -30,6 +30,7 @@ from pipelines.normalize.facts import (
     ThreePublicFact,
 )
 from pipelines.normalize.textnorm import NotAnAmount, collapse, parse_amount, to_yuan
+from pipelines.recognize.columns import count_header_rows, resolve_columns
 from pipelines.recognize.rows import (
     AmountCell,
     Block,
@@ -262,6 +263,10 @@ def table_instance(table: LogicalTable, unit: str, facts: TableFacts) -> TableIn
         start, end = table.line_start, last
     else:
         start, end = table.page_start, table.page_end
+    first = table.grids[0] if table.grids else None
+    rows_by_unit = first is not None and any(
+        c.role == "unit_code" for c in resolve_columns(first, count_header_rows(first))
+    )
     return TableInstance(
         table_type=table.table_type,
         title=collapse(table.title),
@@ -272,4 +277,5 @@ def table_instance(table: LogicalTable, unit: str, facts: TableFacts) -> TableIn
         is_empty=is_empty,
         empty_note=note,
         n_facts=n,
+        rows_by_unit=rows_by_unit,
     )

@@ -126,12 +126,19 @@ _WHAT_FAILS = {
 }
 
 
-def _verdict(findings: list[Finding], empty_note: str | None, is_empty: bool) -> tuple[str, str | None]:
+def _verdict(
+    findings: list[Finding], empty_note: str | None, is_empty: bool, rows_by_unit: bool = False
+) -> tuple[str, str | None]:
     passed, rounding, failed = _count(findings)
     checked = passed + rounding + failed
     if checked == 0:
         if is_empty:
             return "unverified", f"The table is printed empty ({empty_note or 'no amounts'}); nothing to check."
+        if rows_by_unit:
+            return "unverified", (
+                "Its rows are the department and its units (单位编码 codes, not 功能分类 codes): no function facts "
+                "are read from it, and no identity of its unit rows could be checked."
+            )
         return "unverified", "No identity of this table could be checked (no total or component columns were read)."
     if failed == 0:
         return "verified", None
@@ -160,7 +167,7 @@ def table_checks(tables: list[TableInstance], facts: TableFacts, findings: list[
     out = []
     for i, t in enumerate(tables):
         passed, rounding, failed = _count(owned[i])
-        status, reason = _verdict(owned[i], t.empty_note, t.is_empty)
+        status, reason = _verdict(owned[i], t.empty_note, t.is_empty, t.rows_by_unit)
         out.append(
             TableCheck(i + 1, t.table_type, t.title, t.unit, t.page_start, t.page_end, len(rows[i]),
                        passed, rounding, failed, status, reason)

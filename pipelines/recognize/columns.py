@@ -98,7 +98,11 @@ def is_column_number_row(texts: list[str]) -> bool:
     """``** ** 1 2 3 4 5`` or ``1 2 3 …``: the row numbering the columns, not data. Placeholders
     (``**``, ``*``) stand over the code and name columns; the numbers run 1, 2, 3 … in order."""
     numbers = [t for t in texts if not re.fullmatch(r"\*+", t)]
-    if len(numbers) < 3 or not all(t.isdigit() for t in numbers):
+    placeholders = len(texts) - len(numbers)
+    # a one-column table numbers its only amount column ``** ** 1`` (湖州 表09, 杭州 表9)
+    if len(numbers) < (1 if placeholders else 3) or not all(t.isdigit() for t in numbers):
+        return False
+    if placeholders and len(numbers) < 3 and numbers[0] != "1":
         return False
     return [int(t) for t in numbers] == list(range(int(numbers[0]), int(numbers[0]) + len(numbers)))
 

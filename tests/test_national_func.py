@@ -171,3 +171,18 @@ def test_tables_by_unit_say_so(parsed):
     assert (b3["page_start"], b3["status"]) == (31, "unverified")
     assert "单位编码" in b3["reason"]
     assert doc.frames["fact_func_amount"].filter(table_type="B3").height == 0
+
+
+def test_code_segments_rebuilt_across_a_page_break(parsed):
+    # 烟台 公开表5 pp.15-16: 类 | 款 | 项 columns where each row prints only its own segment (``208``, ``02``
+    # 民政管理事务, ``01`` 行政运行); ``20`` 临时救助 ends p.15 and its 项 ``02`` 流浪乞讨人员救助支出 starts p.16,
+    # under a repeated title
+    doc = parsed(corpus_file(YANTAI))
+    [b5] = _tables(doc, "B5")
+    assert (b5["page_start"], b5["page_end"], b5["status"], b5["identities_failed"]) == (15, 16, "verified", 0)
+    assert _cells(doc, "B5", "2050803")["TOTAL"] == ["16.00"]
+    assert _cells(doc, "B5", "2080201")["TOTAL"] == ["668.77"]
+    rows = doc.frames["fact_func_amount"].filter(table_type="B5", func_code="2082002", measure="TOTAL").to_dicts()
+    assert [(r["page_no"], r["func_name"], r["amount_raw"]) for r in rows] == [(16, "流浪乞讨人员救助支出", "1,093.77")]
+    hier = doc.frames["fact_check"].filter(rule="R-HIER", table_type="B5")
+    assert any("款 = Σ项 for 20820 临时救助 (TOTAL)" in m for m in hier.filter(status="PASS")["message"].to_list())

@@ -321,6 +321,11 @@ def split_code(text: str) -> tuple[str | None, str]:
 _SEGMENT = re.compile(r"\d{2}")
 
 
+def _kuan_key(block: int) -> int:
+    """Where ``last_lei`` keeps a block's last 款 code (beside its last 类 under ``block``)."""
+    return -1 - block
+
+
 def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
     """Blocks of one data row. ``last_lei`` carries the last 类 code per block so that a row
     printing only 款|项 still gets its full code."""
@@ -361,8 +366,15 @@ def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
             lei = parts["lei"] or last_lei.get(b, "")
             if parts["lei"]:
                 last_lei[b] = parts["lei"]
+                last_lei.pop(_kuan_key(b), None)
             if lei:
                 code = lei + parts["kuan"] + (parts["xiang"] if parts["kuan"] else "")
+                if parts["kuan"]:
+                    last_lei[_kuan_key(b)] = lei + parts["kuan"]
+        elif parts["xiang"] and _kuan_key(b) in last_lei:
+            # 烟台 公开表5: a 项 row prints only its own segment (``03`` 培训支出 under ``08`` under ``205``),
+            # and the 款 it belongs to may stand on the previous page
+            code = last_lei[_kuan_key(b)] + parts["xiang"]
         label_raw = " ".join(p for p in label_raw_parts if p)
         label_code, label = split_code(label_raw)
         if code is None and label_code:

@@ -56,9 +56,9 @@ def read_amount(cell: AmountCell, unit: str) -> Amount | None:
 
 
 def _iter_cells(
-    table: LogicalTable, unit: str, facts: TableFacts
+    table: LogicalTable, unit: str, facts: TableFacts, last_lei: dict[int, str] | None = None
 ) -> Iterator[tuple[TableRow, Block, AmountCell, Amount]]:
-    last_lei: dict[int, str] = {}
+    last_lei = {} if last_lei is None else last_lei
     for row in iter_rows(table):
         for block in iter_blocks(row, last_lei):
             for cell in block.amounts:
@@ -104,13 +104,16 @@ def extract_func_table(
     default_stage: str,
     allowed_measures: set[str],
     measure_of: Callable[[tuple[str, ...]], str | None] = measure_for_path,
+    last_codes: dict[int, str] | None = None,
 ) -> TableFacts:
     """功能分类 tables (and the 类 rows of the two-sided 收支总表): one fact per printed cell of a
     row with a function code or a recognizable 类 name; other rows become summary facts.
     ``measure_of`` maps a column's header path to its measure (a family may refine the generic
-    mapping, e.g. 本年收入 of a 政府性基金 table is its grant income)."""
+    mapping, e.g. 本年收入 of a 政府性基金 table is its grant income). ``last_codes``: the 类/款 codes
+    the table's previous page ended under, where the title is repeated on each page (a new
+    ``LogicalTable`` per page) and a row prints only its own code segment."""
     facts = TableFacts()
-    for row, block, cell, amount in _iter_cells(table, unit, facts):
+    for row, block, cell, amount in _iter_cells(table, unit, facts, last_codes):
         measure = measure_of(cell.column.path)
         if measure is None or measure not in allowed_measures:
             if is_sub_column(cell.column.path) or not cell.column.path:

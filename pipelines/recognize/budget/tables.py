@@ -59,6 +59,15 @@ def resolve_units(tables: list[LogicalTable], default: str | None = None) -> lis
     return units
 
 
+def _continues(previous: LogicalTable | None, table: LogicalTable) -> bool:
+    """``table`` is the next page of ``previous`` (its title repeated on the page after)."""
+    return (
+        previous is not None
+        and (previous.table_type, previous.title) == (table.table_type, table.title)
+        and previous.page_end <= table.page_start <= previous.page_end + 1
+    )
+
+
 def econ_fund_scope(title: str) -> str:
     if "一般公共预算" in title:
         return "GPB"
@@ -69,13 +78,21 @@ def econ_fund_scope(title: str) -> str:
 
 def extract_budget_facts(tables: list[LogicalTable], stage: str = "BUDGET_INITIAL") -> TableFacts:
     out = TableFacts()
+    previous: LogicalTable | None = None
+    last_codes: dict[int, str] = {}
     for table, unit in zip(tables, resolve_units(tables), strict=True):
+        if table.grids:  # titles without grids between the pages (a 公开表5 label line) change nothing
+            if not _continues(previous, table):
+                last_codes = {}  # a new table: no 类/款 printed above its first row
+            previous = table
         if table.table_type == "B9":
             facts = extract_three_public_table(table, unit, stage)
         elif table.table_type == "B8":
             facts = extract_econ_table(table, unit, econ_fund_scope(table.title), stage)
         else:
-            facts = extract_func_table(table, unit, FUND_SCOPE[table.table_type], stage, BUDGET_MEASURES)
+            facts = extract_func_table(
+                table, unit, FUND_SCOPE[table.table_type], stage, BUDGET_MEASURES, last_codes=last_codes
+            )
         if not table.grids and not table.notes:
             continue  # a title with nothing under it: a table of contents entry or a heading
         out.tables.append(table_instance(table, unit, facts))

@@ -43,6 +43,12 @@ class LogicalTable:
         return max([g.page_no for g in self.grids], default=self.page_start)
 
 
+def _title_tail(key: str) -> bool:
+    """A short line that may end a wrapped title: up to 8 characters, or up to 12 closing a
+    bracket (``目-不含上年结转）``); longer lines are titles or text of their own."""
+    return len(key) <= 8 or (len(key) <= 12 and key.endswith(("）", ")")))
+
+
 _EMPTY_NOTE = re.compile(r"(无|没有).{0,30}(预算|收支|支出|收入|经费|数据)|空表|本表无数据|不涉及")
 _PAGE_NUMBER = re.compile(r"^[-—\s]*\d+[-—\s]*$|^第\d+页")
 
@@ -73,7 +79,7 @@ def assemble_tables(
                 tail = ""
                 for k in range(i + 1, min(i + 4, len(items))):
                     nxt = items[k]
-                    if not isinstance(nxt, TextLine) or len(collapse(nxt.text)) > 12:
+                    if not isinstance(nxt, TextLine) or not _title_tail(collapse(nxt.text)):
                         break
                     tail += nxt.text
                     if title_key(nxt.text) and classify(text + tail):

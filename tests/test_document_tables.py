@@ -4,6 +4,7 @@ unread, and its numbers are kept out of the fact views (but not lost)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -91,9 +92,9 @@ def test_a_table_read_right_is_published(parsed, tmp_path: Path):
     _, rows = run_query(db, "SELECT pages, status FROM document_tables WHERE title = '支出总表'")
     assert rows == [("20-23", "verified")]
     _, published = run_query(
-        db, "SELECT amount_raw FROM func_amounts WHERE table_type = 'B3' AND func_code = '201' AND measure = 'TOTAL'"
+        db, "SELECT amount_yuan FROM func_amounts WHERE table_type = 'B3' AND func_code = '201' AND measure = 'TOTAL'"
     )
-    assert published == [("20,563.76",)]
+    assert published == [(Decimal("205637600.00"),)]  # 20,563.76 万元
 
 
 @pytest.mark.parametrize("relative", [SWU_2023, "shanghai_putuo/上海市普陀区财政局部门25年预算.pdf"])

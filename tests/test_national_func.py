@@ -89,15 +89,19 @@ def test_basic_printed_as_personnel_and_public_only(parsed):
 
 
 def test_codes_printed_twice_and_a_restated_project_column(parsed):
-    # 北京 预算05 p.9: 7-digit codes only, a second (unlabelled) unit's block repeats 2010601…; the column
-    # 项目支出 | 扣除基建项目后预算数 restates 项目支出总数. 合计 44,169.357532 = Σ of all 项 rows
+    # 北京 预算05 p.9: 7-digit codes only, a second (unlabelled) unit's block repeats 2010601…: one amount of
+    # the department per code, the printed cells joined; the column 项目支出 | 扣除基建项目后预算数 restates
+    # 项目支出总数. 合计 44,169.357532 = Σ of all 项 rows
     doc = parsed(corpus_file(BEIJING))
     [b5] = _tables(doc, "B5")
     assert (b5["page_start"], b5["status"], b5["identities_failed"]) == (9, "verified", 0)
     cells = _cells(doc, "B5", "2010601")
-    assert cells["TOTAL"] == ["10,096.054007", "7,239.974050"]
-    assert cells["PERSONNEL"] == ["9,060.258260", "6,350.814468"]
-    assert _cells(doc, "B5", "2010602")["PROJECT"] == ["5,046.830111", "1,853.100000"]
+    assert cells["TOTAL"] == ["10,096.054007+7,239.974050"]
+    assert cells["PERSONNEL"] == ["9,060.258260+6,350.814468"]
+    assert _cells(doc, "B5", "2010602")["PROJECT"] == ["5,046.830111+1,853.100000"]
+    assert _cells(doc, "B5", "2299999")["PROJECT"] == ["792.644000"]  # printed once: as printed
+    total = doc.frames["fact_func_amount"].filter(table_type="B5", func_code="2010601", measure="TOTAL")
+    assert total["amount_yuan"].to_list() == [Decimal("173360280.57")]  # 17,336.028057 万元
     totals = doc.frames["fact_check"].filter(rule="R-TOTAL", table_type="B5")
     assert totals.height >= 1 and set(totals["status"]) <= {"PASS", "PASS_ROUNDING"}
     assert "Σ 项 rows" in totals["message"][0]
@@ -133,15 +137,19 @@ def test_one_code_printed_on_two_rows_is_two_rows(parsed):
 def test_cross_classified_expenditure_table_reads_its_function_codes(parsed):
     # 北京 预算03 支出总表 pp.4-6: 支出功能分类科目 | 政府支出经济分类科目 | 部门支出经济分类科目, code and name joined
     # by a hyphen (``2010601-行政运行 | 50101-工资奖金津补贴 | 30101-基本工资 | 1,721.982000``): one row per
-    # function × economic cell; the 项 rows add up to the 合计 44,169.357532 (the 附件1 说明's 44169.36 万元)
+    # function × economic cell, one amount per function code (its cells joined by +). The 项 add up to the
+    # 合计 44,169.357532 (the 附件1 说明's 44169.36 万元), and each 项 equals the 预算05 amount (all 一般公共预算)
     doc = parsed(corpus_file(BEIJING))
     [b3] = _tables(doc, "B3")
     assert (b3["page_start"], b3["page_end"], b3["status"], b3["identities_failed"]) == (4, 6, "verified", 0)
-    func = doc.frames["fact_func_amount"].filter(table_type="B3", measure="TOTAL")
-    first = func.filter(func_code="2010601")["amount_raw"].to_list()[:3]
-    assert first == ["1,721.982000", "3,312.997000", "2,165.681400"]
-    assert set(func.filter(func_code="2010601")["func_name"]) == {"行政运行"}
-    assert all(code.startswith("2") for code in func["func_code"])  # no 经济分类 code taken for the row's code
+    func = doc.frames["fact_func_amount"].filter(measure="TOTAL")
+    b3_total = func.filter(table_type="B3", func_code="2010601")
+    assert b3_total["amount_raw"][0].startswith("1,721.982000+3,312.997000+2,165.681400+")
+    assert b3_total["func_name"].to_list() == ["行政运行"]
+    for code in ("2010601", "2010602", "2080505", "2299999"):
+        by_table = {r["table_type"]: r["amount_yuan"] for r in func.filter(func_code=code).to_dicts()}
+        assert by_table["B3"] == by_table["B5"], code
+    assert all(code.startswith("2") for code in func.filter(table_type="B3")["func_code"])  # no 经济分类 code
     totals = doc.frames["fact_check"].filter(rule="R-TOTAL", table_type="B3", status="PASS")["message"].to_list()
     assert any("44,169.36万元 vs 44,169.36万元" in m for m in totals)
 

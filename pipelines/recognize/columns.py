@@ -34,7 +34,7 @@ _TWO_DIGITS = re.compile(r"^\d{2}$")
 class Column:
     index: int
     path: tuple[str, ...]  # header labels top-down, whitespace removed
-    role: str  # lei | kuan | xiang | code | unit_code | label | amount | line_no | prior | other
+    role: str  # lei | kuan | xiang | code | unit_code | label | amount | line_no | prior | cross | other
 
     @property
     def leaf(self) -> str:
@@ -166,7 +166,7 @@ def resolve_columns(grid: Grid, n_header: int) -> list[Column]:
         cols.append(Column(index=c, path=path, role=role))
     if any(c.role == "code" and c.path and _FUNC_CLASS_HEADER.search(c.leaf) for c in cols):
         cols = [
-            Column(index=c.index, path=c.path, role="other") if c.path and _ECON_CLASS_HEADER.search(c.leaf) else c
+            Column(index=c.index, path=c.path, role="cross") if c.path and _ECON_CLASS_HEADER.search(c.leaf) else c
             for c in cols
         ]
     return cols

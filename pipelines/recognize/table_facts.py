@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from itertools import pairwise
 
 from pipelines.normalize.catalog import (
     UNMAPPED,
@@ -113,7 +114,11 @@ def extract_func_table(
     the table's previous page ended under, where the title is repeated on each page (a new
     ``LogicalTable`` per page) and a row prints only its own code segment."""
     facts = TableFacts()
+    cross_classified = False
+    row_order: dict[str, int] = {}  # row_id → its position in the table
     for row, block, cell, amount in _iter_cells(table, unit, facts, last_codes):
+        cross_classified = cross_classified or any(c.role == "cross" for c in row.columns)
+        row_order.setdefault(_lineage(table, row, block).row_id, len(row_order))
         measure = measure_of(cell.column.path)
         if measure is None or measure not in allowed_measures:
             if is_sub_column(cell.column.path) or not cell.column.path:
@@ -142,7 +147,51 @@ def extract_func_table(
             )
         elif amount.value is not None or block.label:
             facts.summary.append(_summary(table, row, block, fund_scope, stage, measure, amount))
+    facts.func = _one_fact_per_code(facts.func, cross_classified, row_order)
     return facts
+
+
+def _one_fact_per_code(func: list[FuncFact], cross_classified: bool, row_order: dict[str, int]) -> list[FuncFact]:
+    """A code printed on several rows of one table is one amount of the department: the sum of its
+    cells (the printed strings joined by ``+``, the lineage of its first row). Where a table crosses
+    the function with the economic classification (北京 预算03: a row per 2010601 × 30101 …), every
+    code; elsewhere a 项 code printed again in a later block of rows (北京 预算05: a second unit's block,
+    without its name). Adjacent rows of one code (无锡 prints 21999 for a 款 and for its 项) stay apart."""
+    groups: dict[tuple, list[FuncFact]] = {}
+    for f in func:
+        groups.setdefault((f.fund_scope, f.stage, f.func_code, f.measure), []).append(f)
+    out: list[FuncFact] = []
+    merged: set[tuple] = set()
+    for f in func:
+        key = (f.fund_scope, f.stage, f.func_code, f.measure)
+        rows = groups[key]
+        positions = [row_order.get(r.at.row_id, 0) for r in rows]
+        repeated = len(rows) > 1 and (
+            cross_classified or (f.func_level == 3 and all(b - a > 1 for a, b in pairwise(positions)))
+        )
+        if not repeated:
+            out.append(f)
+        elif key not in merged:
+            merged.add(key)
+            out.append(_summed(rows))
+    return out
+
+
+def _summed(rows: list[FuncFact]) -> FuncFact:
+    printed = [r for r in rows if r.amount.value is not None]
+    first = rows[0]
+    if not printed:
+        return first
+    amount = Amount(
+        raw="+".join(r.amount.raw or "" for r in printed),
+        unit=first.amount.unit,
+        value=sum((r.amount.value for r in printed), Decimal(0)),
+        yuan=sum((r.amount.yuan for r in printed if r.amount.yuan is not None), Decimal(0)),
+    )
+    return FuncFact(
+        fund_scope=first.fund_scope, stage=first.stage, func_code=first.func_code, func_level=first.func_level,
+        func_name=first.func_name, measure=first.measure, amount=amount, at=first.at,
+    )  # fmt: skip
 
 
 def extract_econ_table(table: LogicalTable, unit: str, fund_scope: str, default_stage: str) -> TableFacts:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from decimal import Decimal
 from itertools import pairwise
 
@@ -180,8 +181,11 @@ def _one_fact_per_code(func: list[FuncFact], cross_classified: bool, row_order: 
 def _summed(rows: list[FuncFact]) -> FuncFact:
     printed = [r for r in rows if r.amount.value is not None]
     first = rows[0]
+    # the lineage of the first row, naming every printed row it sums (document_tables counts them;
+    # the row identities pair the measures of one such group)
+    at = replace(first.at, row_id="|".join(dict.fromkeys(r.at.row_id for r in rows)))
     if not printed:
-        return first
+        return replace(first, at=at)
     amount = Amount(
         raw="+".join(r.amount.raw or "" for r in printed),
         unit=first.amount.unit,
@@ -190,7 +194,7 @@ def _summed(rows: list[FuncFact]) -> FuncFact:
     )
     return FuncFact(
         fund_scope=first.fund_scope, stage=first.stage, func_code=first.func_code, func_level=first.func_level,
-        func_name=first.func_name, measure=first.measure, amount=amount, at=first.at,
+        func_name=first.func_name, measure=first.measure, amount=amount, at=at,
     )  # fmt: skip
 
 

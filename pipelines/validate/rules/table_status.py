@@ -90,8 +90,10 @@ def _printed_rows(tables: list[TableInstance], facts: TableFacts) -> dict[int, s
     printed += [f.at for f in facts.three_public if f.source_kind == "TABLE"]
     for at in printed:
         i = _owner(tables, at.table_type, at.page_no, at.table_title)
-        if i is not None:
-            rows[i].add(at.row_id or (at.page_no, at.line_no, at.row_label))
+        if i is not None and at.row_id:
+            rows[i].update(at.row_id.split("|"))  # a fact summing several printed rows names them all
+        elif i is not None:
+            rows[i].add((at.page_no, at.line_no, at.row_label))
     return rows
 
 

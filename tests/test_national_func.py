@@ -171,13 +171,26 @@ def test_kuan_rows_printing_only_their_own_two_digits(parsed):
     assert "款 = Σ项 for 20110 人力资源事务 (TOTAL)" in " ".join(hier["message"].to_list())
 
 
-def test_tables_by_unit_say_so(parsed):
-    # 西安人社 表3 p.31 支出总表: rows 242001 西安市人力资源和社会保障局, 242002 西安市社会保险管理中心 …
-    # (单位编码): no 功能分类 facts, and the reason says why nothing was checked
+def test_tables_by_unit_prove_their_unit_rows(parsed):
+    # 西安宣传部 2021 表3 p.20 支出总表 by 单位编码: 合计 258,596,001.79 = 201 中共西安市委宣传部, and 201 = 201001
+    # 255,197,284.29 + 201002 3,398,717.50; no 功能分类 facts come from it
+    doc = parsed(corpus_file(XUANCHUANBU))
+    [b3] = _tables(doc, "B3")
+    assert (b3["page_start"], b3["status"], b3["identities_failed"]) == (20, "verified", 0)
+    assert doc.frames["fact_func_amount"].filter(table_type="B3").height == 0
+    messages = doc.frames["fact_check"].filter(rule="R-TOTAL", table_type="B3", status="PASS")["message"].to_list()
+    assert any("201 = Σ its units (TOTAL)" in m for m in messages)
+    assert any("合计 = Σ units (TOTAL)" in m for m in messages)
+
+
+def test_a_unit_total_leaving_out_a_column_is_a_defect(parsed):
+    # 西安人社 2020 表3 p.31: 合计 182157.13 includes 上年结转 90.57, but the unit rows' 合计 leave theirs out
+    # (242001 24417.66 with 60.37 上年结转 …): Σ units = 182066.56, a publisher error, loaded and flagged
     doc = parsed(corpus_file(XIAN_HRSS))
     [b3] = _tables(doc, "B3")
-    assert (b3["page_start"], b3["status"]) == (31, "unverified")
-    assert "单位编码" in b3["reason"]
+    assert (b3["page_start"], b3["status"], b3["identities_failed"]) == (31, "defects", 1)
+    [fail] = doc.frames["fact_check"].filter(rule="R-TOTAL", table_type="B3", status="FAIL").to_dicts()
+    assert (fail["lhs"], fail["rhs"]) == (Decimal("1821571300.00"), Decimal("1820665600.00"))
     assert doc.frames["fact_func_amount"].filter(table_type="B3").height == 0
 
 

@@ -45,6 +45,7 @@ class Block:
     label_raw: str
     amounts: list[AmountCell]
     position: int = 0  # which block of the row, left to right (收入 side 0, 支出 side 1)
+    unit_code: str | None = None  # a 单位编码 column's code (西安 ``201`` / ``201001``): the row is a unit
 
 
 @dataclass(slots=True)
@@ -332,6 +333,7 @@ def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
     for b, cols in enumerate(_blocks_layout(row.columns)):
         parts = {"lei": "", "kuan": "", "xiang": ""}
         code: str | None = None
+        unit_code: str | None = None
         label_raw_parts: list[str] = []
         amounts: list[AmountCell] = []
         for col in cols:
@@ -360,6 +362,8 @@ def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
             elif col.role == "label":
                 if text:
                     label_raw_parts.append(raw or "")
+            elif col.role == "unit_code" and re.fullmatch(r"\d{3,}", text):
+                unit_code = text
             elif col.role == "amount":
                 amounts.append(AmountCell(column=col, raw=raw))
         if parts["lei"] or parts["kuan"]:
@@ -381,7 +385,7 @@ def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
             code = label_code
         if code is None and not label and not any(collapse(a.raw) for a in amounts):
             continue
-        yield Block(code=code, label=label, label_raw=label_raw, amounts=amounts, position=b)
+        yield Block(code=code, label=label, label_raw=label_raw, amounts=amounts, position=b, unit_code=unit_code)
 
 
 def code_level(code: str) -> int:

@@ -51,6 +51,48 @@ def check_table_totals(
     return out
 
 
+_UNIT_ROW = re.compile(r"^(\d{3,}) ")
+
+
+def check_unit_totals(summary: Iterable[SummaryFact], rule: str = "R-TOTAL") -> list[Finding]:
+    """Tables by unit (a 单位编码 column: 西安 ``201`` the department, ``201001`` / ``201002`` its units):
+    the 合计 row = Σ of the top unit rows, and a unit's row = Σ of the rows of the units under its
+    code, per measure."""
+    tables: dict[tuple, dict[str, SummaryFact]] = defaultdict(dict)
+    totals: dict[tuple, SummaryFact] = {}
+    for s in summary:
+        key = (s.at.table_type, s.at.table_title, s.stage, s.measure)
+        m = _UNIT_ROW.match(s.at.row_label)
+        if m:
+            tables[key].setdefault(m.group(1), s)
+        elif s.label in ("合计", "总计"):
+            totals.setdefault(key, s)
+    out: list[Finding] = []
+    for key, units in tables.items():
+        parents = {c: [u for u in units if u != c and u.startswith(c) and _direct(c, u, units)] for c in units}
+        top = [c for c in units if not any(c != p and c.startswith(p) for p in units)]
+        groups = [(totals[key], top, "合计 = Σ units")] if key in totals else []
+        groups += [(units[c], kids, f"{c} = Σ its units") for c, kids in parents.items() if kids]
+        for whole, parts, what in groups:
+            cells = [whole, *(units[c] for c in parts)]
+            if all(c.amount.yuan is None for c in cells):
+                continue
+            rhs = sum((yuan_or_zero(units[c]) for c in parts), ZERO)
+            out.append(
+                compare(
+                    rule, whole.at.table_type, whole.at.page_no, f"{what} {whole.measure} {whole.stage}",
+                    yuan_or_zero(whole), rhs, whole.amount.unit, len(parts),
+                    f"{whole.at.table_title} {what} ({whole.measure})",
+                )
+            )  # fmt: skip
+    return out
+
+
+def _direct(parent: str, child: str, codes: Iterable[str]) -> bool:
+    """No other code stands between ``parent`` and ``child``."""
+    return not any(c not in (parent, child) and c.startswith(parent) and child.startswith(c) for c in codes)
+
+
 # ---------------------------------------------------------------------------------------------
 # Totals of the 收支总表 family, cross-table equalities, 三公 and 经济分类
 

@@ -84,9 +84,10 @@ def _lineage(table: LogicalTable, row: TableRow, block: Block) -> Lineage:
         # a text extraction has no pages: its line number is the finest location there is
         page_no=row.line_no if row.line_no is not None else row.page_no,
         line_no=row.line_no,
-        row_label=(block.code or block.unit_code or "") + (" " if block.code or block.unit_code else "") + block.label,
+        row_label=(block.code + " " if block.code else "") + block.label,
         block=block.position,
         row_id=f"{row.page_no}/{row.grid.top}/{row.index}",
+        unit_code=block.unit_code,
     )
 
 

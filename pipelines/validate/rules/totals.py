@@ -51,9 +51,6 @@ def check_table_totals(
     return out
 
 
-_UNIT_ROW = re.compile(r"^(\d{3,}) ")
-
-
 def check_unit_totals(summary: Iterable[SummaryFact], rule: str = "R-TOTAL") -> list[Finding]:
     """Tables by unit (a 单位编码 column: 西安 ``201`` the department, ``201001`` / ``201002`` its units):
     the 合计 row = Σ of the top unit rows, and a unit's row = Σ of the rows of the units under its
@@ -62,9 +59,8 @@ def check_unit_totals(summary: Iterable[SummaryFact], rule: str = "R-TOTAL") -> 
     totals: dict[tuple, SummaryFact] = {}
     for s in summary:
         key = (s.at.table_type, s.at.table_title, s.stage, s.measure)
-        m = _UNIT_ROW.match(s.at.row_label)
-        if m:
-            tables[key].setdefault(m.group(1), s)
+        if s.at.unit_code:
+            tables[key].setdefault(s.at.unit_code, s)
         elif s.label in ("合计", "总计"):
             totals.setdefault(key, s)
     out: list[Finding] = []

@@ -32,13 +32,19 @@ def test_names_are_compared_normalized():
 
 
 @needs_shared
-def test_a_unit_row_read_as_a_class_is_a_code_finding(parsed):
-    # 中共西安市委宣传部 2021 表2 p.19: the unit's row carries the 201 code in its reading
-    checks = parsed(corpus_file(XUANCHUANBU)).frames["fact_check"].filter(rule="R-CODE", status="FAIL").to_dicts()
-    assert [(c["table_type"], c["page_no"], c["subject"], c["severity"]) for c in checks] == [
-        ("B2", 19, "201 中共西安市委宣传部", "warning")
-    ]
-    assert "一般公共服务支出" in checks[0]["message"]
+def test_printed_names_against_the_catalogue_of_their_year(parsed):
+    # 中共西安市委宣传部 2021 表5 pp.24-25: every printed code's name is the catalogue's for 2021 (the unit
+    # code 201 of 表2 p.19 is no 功能分类 code: it is not compared); the catalogue knows 207's name of 2017
+    # (文化体育与传媒支出) apart from 2021's
+    doc = parsed(corpus_file(XUANCHUANBU))
+    checks = doc.frames["fact_check"].filter(rule="R-CODE")
+    assert checks.height >= 15 and set(checks["status"]) == {"PASS"}
+    assert "201 中共西安市委宣传部" not in checks["subject"].to_list()
+    b5 = doc.frames["fact_func_amount"].filter(table_type="B5", func_code="207")
+    assert set(b5["func_name"]) == {"文化旅游体育与传媒支出"}
+    assert name_matches("func", "207", "文化旅游体育与传媒支出", 2021) is True
+    assert expected_names("func", "207", 2017) == ("文化体育与传媒支出",)
+    assert name_matches("func", "20799", "其他文化旅游体育与传媒支出", 2021) is True
 
 
 @needs_shared

@@ -4,6 +4,7 @@ unread, and its numbers are kept out of the fact views (but not lost)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ pytestmark = needs_shared
 
 SWU_2023 = "chongqing_swu/20_swu_2023_department_budget__download.jsp.pdf"
 SHENZHEN = "national/shenzhen/深圳市财政局本级2026年部门预算.pdf"
+YANTAI = "national/yantai/烟台市民政局2026年部门预算.pdf"
 
 
 def tables_of(doc) -> list[dict]:
@@ -56,29 +58,43 @@ def test_a_table_continued_over_pages_is_one_table(parsed):
     assert b5[0]["identities_failed"] == 0 and b5[0]["identities_passed"] >= 40
 
 
-def test_misread_table_is_unread_and_left_out_of_the_fact_views(parsed, tmp_path: Path):
-    # Shenzhen 表3 支出总表 (pp.20-23): its columns are read with the wrong meaning today (合计 3,790.75
-    # against 基本 6,487.76 + 项目 14,076.00 on 一般公共服务支出), so R-ROW fails on most rows
-    doc = parsed(corpus_file(SHENZHEN))
-    b3 = next(t for t in tables_of(doc) if t["title"] == "支出总表")
-    assert (b3["page_start"], b3["page_end"], b3["status"]) == (20, 23, "unread")
-    assert b3["reason"].startswith("R-ROW fails on")
+def _warehouse_of(doc, tmp_path: Path) -> Path:
     wh = tmp_path / "wh.duckdb"
     lake = Lake(lake_dir_for(wh))
     lake.write(doc)
     build_tables(lake)
-    db = build_candidate(lake, wh, "test")
-    _, rows = run_query(db, "SELECT pages, status FROM document_tables WHERE title = '支出总表'")
-    assert rows == [("20-23", "unread")]
-    _, published = run_query(
-        db, "SELECT count(*) FROM func_amounts WHERE table_type = 'B3' AND page_no BETWEEN 20 AND 23"
-    )
-    _, kept = run_query(
-        db, "SELECT count(*) FROM fact_func_amount WHERE table_type = 'B3' AND page_no BETWEEN 20 AND 23"
-    )
-    assert published == [(0,)] and kept[0][0] > 100  # nothing lost: the facts stay in the internal table
+    return build_candidate(lake, wh, "test")
+
+
+def test_misread_table_is_unread_and_left_out_of_the_fact_views(parsed, tmp_path: Path):
+    # 烟台 公开表10 基本支出预算情况表 (pp.23-25) crosses the 部门 and the 政府 经济分类 (301 rows repeated under
+    # 501 and 505): read as one hierarchy its 类 are not the sum of their 款 (R-HIER), so it is unread
+    doc = parsed(corpus_file(YANTAI))
+    b8 = next(t for t in tables_of(doc) if t["title"] == "基本支出预算情况表")
+    assert (b8["page_start"], b8["page_end"], b8["status"]) == (23, 25, "unread")
+    assert b8["reason"].startswith("R-HIER fails on")
+    db = _warehouse_of(doc, tmp_path)
+    _, rows = run_query(db, "SELECT pages, status FROM document_tables WHERE title = '基本支出预算情况表'")
+    assert rows == [("23-25", "unread")]
+    where = "table_type = 'B8' AND page_no BETWEEN 23 AND 25"
+    _, published = run_query(db, f"SELECT count(*) FROM published_econ_amount WHERE {where}")
+    _, kept = run_query(db, f"SELECT count(*) FROM fact_econ_amount WHERE {where}")
+    assert published == [(0,)] and kept[0][0] > 20  # nothing lost: the facts stay in the internal table
     _, b5 = run_query(db, "SELECT count(*) FROM func_amounts WHERE table_type = 'B5'")
-    assert b5[0][0] > 50  # the verified 表5 is published
+    assert b5[0][0] > 50  # the verified 公开表5 is published
+
+
+def test_a_table_read_right_is_published(parsed, tmp_path: Path):
+    # Shenzhen 表3 支出总表 (pp.20-23) was unread while its 政府采购 memo column was taken for the total
+    # (3,790.75 against 基本 6,487.76 + 项目 14,076.00 on 一般公共服务支出); read right, it is published
+    doc = parsed(corpus_file(SHENZHEN))
+    db = _warehouse_of(doc, tmp_path)
+    _, rows = run_query(db, "SELECT pages, status FROM document_tables WHERE title = '支出总表'")
+    assert rows == [("20-23", "verified")]
+    _, published = run_query(
+        db, "SELECT amount_yuan FROM func_amounts WHERE table_type = 'B3' AND func_code = '201' AND measure = 'TOTAL'"
+    )
+    assert published == [(Decimal("205637600.00"),)]  # 20,563.76 万元
 
 
 @pytest.mark.parametrize("relative", [SWU_2023, "shanghai_putuo/上海市普陀区财政局部门25年预算.pdf"])

@@ -75,13 +75,13 @@ def func_class_name(code: str) -> str:
 
 _GENERIC_TOTAL = re.compile(
     r"^(合计|小计|总计|金额|预算数|决算数|年初预算数|全年预算数|本年预算数|本年预算|预算|预算金额|本年收入合计|本年支出合计|"
-    r"收入预算|支出预算|收入合计|支出合计|收入总计|本年收入|本年支出|支出|收入|财政拨款支出)$"
+    r"收入预算|支出预算|收入合计|支出合计|收入总计|支出总计|本年收入|本年支出|支出|收入|财政拨款支出)$"
 )
 _MEASURES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"人员经费|人员支出"), "PERSONNEL"),
     (re.compile(r"公用经费|公用支出"), "PUBLIC"),
     (re.compile(r"^基本支出"), "BASIC"),
-    (re.compile(r"^项目支出|^专项业务经费支出$"), "PROJECT"),  # 专项业务经费: 陕西's name of 项目支出
+    (re.compile(r"^项目支出|^专项业务经费"), "PROJECT"),  # 陕西/西安: 专项业务经费(支出) is the 项目 column
     (re.compile(r"上缴上级支出"), "EXP_TO_UPPER"),
     (re.compile(r"^经营支出"), "EXP_OPERATING"),
     (re.compile(r"对附属单位补助支出|对下级单位补助支出"), "EXP_AFFILIATE"),
@@ -123,16 +123,23 @@ def _specific_measure(label: str) -> str | None:
 UNMAPPED = "UNMAPPED"  # a printed amount column with no measure in the contract (使用非财政拨款结余 …)
 
 
+# 深圳 支出总表: ``2026年政府采购项目 | 小计 | 其中：…中小企业`` beside the expenditure columns says how much
+# of the row is bought through 政府采购; 北京 预算05 ``项目支出 | 项目支出总数 | 扣除基建项目后预算数`` restates
+# the 项目 column without its 基建 part: memos on the row, never addends of its total.
+_MEMO_COLUMN = re.compile(r"政府采购|^扣除")
+
+
 def is_sub_column(path: tuple[str, ...]) -> bool:
-    """``其中：…`` columns break down a sibling column; they are never addends of a row total."""
-    return any(e.startswith("其中") for e in path)
+    """``其中：…`` columns break down a sibling column, memo columns (政府采购) restate a part of the
+    row: neither is an addend of a row total."""
+    return any(e.startswith("其中") or _MEMO_COLUMN.search(e) for e in path)
 
 
 def measure_for_path(path: tuple[str, ...]) -> str | None:
     """The measure of an amount column. The leaf label decides; a generic leaf (合计, 金额,
     预算数…) takes its parent's meaning (事业收入/金额 → INC_BUSINESS), else it is the TOTAL.
     ``其中：…`` sub-columns and unknown columns return None (not loaded)."""
-    if not path:
+    if not path or any(_MEMO_COLUMN.search(e) for e in path):
         return None
     for depth, element in enumerate(reversed(path)):
         if element.startswith("其中"):

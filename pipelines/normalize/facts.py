@@ -36,6 +36,7 @@ class Lineage:
     row_label: str
     block: int = 0  # side-by-side block of the row: 0 is the left (收入) side of a 收支总表
     row_id: str = ""  # the printed row (page/grid/row), shared by the blocks of one row
+    unit_code: str | None = None  # the row's 单位编码 in a table by unit (西安 ``201`` / ``201001``)
 
 
 @dataclass(slots=True)
@@ -95,6 +96,7 @@ class TableInstance:
     is_empty: bool
     empty_note: str | None
     n_facts: int = 0
+    rows_by_unit: bool = False  # rows keyed by 单位编码 (the department's units), not by classification codes
 
 
 @dataclass(slots=True)

@@ -16,6 +16,13 @@ from pipelines.read.model import Grid
 
 CODE_PART = {"类": "lei", "款": "kuan", "项": "xiang"}
 _CODE_HEADER = re.compile(r"(编码|代码|编号|科目代码)$|^(科目)?编码|^代码")
+# A column of unit codes (西安 表2/表3: ``201`` 中共西安市委宣传部, ``201001`` its member unit): the
+# codes number the department and its units, they only look like 功能分类 codes.
+_UNIT_CODE_HEADER = re.compile(r"^(预算)?单位(编码|代码|编号)$")
+# 北京 预算03 支出总表: one column per classification, code and name joined (``2010601-行政运行``): the
+# 功能分类 column is the row's code; the 经济分类 columns beside it cross-classify the row (a memo).
+_FUNC_CLASS_HEADER = re.compile(r"^支出功能分类科目$")
+_ECON_CLASS_HEADER = re.compile(r"经济分类科目$")
 _LABEL_HEADER = re.compile(
     r"名称|^项目$|^科目$|经济(分类)?科目$|^项目\(|^收入项目|^支出项目|^项目名称|^单位名称|^功能分类$|^预算单位$|^年度$|^功能科目$"
 )
@@ -29,7 +36,7 @@ _TWO_DIGITS = re.compile(r"^\d{2}$")
 class Column:
     index: int
     path: tuple[str, ...]  # header labels top-down, whitespace removed
-    role: str  # lei | kuan | xiang | code | label | amount | line_no | prior | other
+    role: str  # lei | kuan | xiang | code | unit_code | label | amount | line_no | prior | cross | other
 
     @property
     def leaf(self) -> str:
@@ -67,6 +74,10 @@ def _role_for_path(path: tuple[str, ...]) -> str:
     leaf = path[-1]
     if leaf in CODE_PART:
         return CODE_PART[leaf]
+    if _UNIT_CODE_HEADER.match(leaf):
+        return "unit_code"
+    if _FUNC_CLASS_HEADER.search(leaf):
+        return "code"
     if _CODE_HEADER.search(leaf):
         return "code"
     if _LABEL_HEADER.search(leaf):
@@ -89,7 +100,11 @@ def is_column_number_row(texts: list[str]) -> bool:
     """``** ** 1 2 3 4 5`` or ``1 2 3 …``: the row numbering the columns, not data. Placeholders
     (``**``, ``*``) stand over the code and name columns; the numbers run 1, 2, 3 … in order."""
     numbers = [t for t in texts if not re.fullmatch(r"\*+", t)]
-    if len(numbers) < 3 or not all(t.isdigit() for t in numbers):
+    placeholders = len(texts) - len(numbers)
+    # a one-column table numbers its only amount column ``** ** 1`` (湖州 表09, 杭州 表9)
+    if len(numbers) < (1 if placeholders else 3) or not all(t.isdigit() for t in numbers):
+        return False
+    if placeholders and len(numbers) < 3 and numbers[0] != "1":
         return False
     return [int(t) for t in numbers] == list(range(int(numbers[0]), int(numbers[0]) + len(numbers)))
 
@@ -151,7 +166,13 @@ def resolve_columns(grid: Grid, n_header: int) -> list[Column]:
         elif role == "amount" and len(years) > 1 and _column_years(path) and max(_column_years(path)) < max(years):
             role = "prior"
         cols.append(Column(index=c, path=path, role=role))
-    return _second_econ_classification(cols)
+    cols = _second_econ_classification(cols)
+    if any(c.role == "code" and c.path and _FUNC_CLASS_HEADER.search(c.leaf) for c in cols):
+        cols = [
+            Column(index=c.index, path=c.path, role="cross") if c.path and _ECON_CLASS_HEADER.search(c.leaf) else c
+            for c in cols
+        ]
+    return cols
 
 
 _DEPT_ECON = re.compile(r"部门.*经济")

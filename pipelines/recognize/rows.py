@@ -45,6 +45,7 @@ class Block:
     label_raw: str
     amounts: list[AmountCell]
     position: int = 0  # which block of the row, left to right (收入 side 0, 支出 side 1)
+    unit_code: str | None = None  # a 单位编码 column's code (西安 ``201`` / ``201001``): the row is a unit
 
 
 @dataclass(slots=True)
@@ -300,7 +301,7 @@ def _blocks_layout(columns: list[Column]) -> list[list[Column]]:
     current: list[Column] = []
     seen_amount = False
     for col in columns:
-        if col.role in ("lei", "kuan", "xiang", "code", "label") and seen_amount:
+        if col.role in ("lei", "kuan", "xiang", "code", "unit_code", "label") and seen_amount:
             blocks.append(current)
             current, seen_amount = [], False
         current.append(col)
@@ -346,12 +347,21 @@ def _amount_out_of_label(label_raw: str, amounts: list[AmountCell]) -> str:
     return m.group(1)
 
 
+_SEGMENT = re.compile(r"\d{2}")
+
+
+def _kuan_key(block: int) -> int:
+    """Where ``last_lei`` keeps a block's last 款 code (beside its last 类 under ``block``)."""
+    return -1 - block
+
+
 def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
     """Blocks of one data row. ``last_lei`` carries the last 类 code per block so that a row
     printing only 款|项 still gets its full code."""
     for b, cols in enumerate(_blocks_layout(row.columns)):
         parts = {"lei": "", "kuan": "", "xiang": ""}
         code: str | None = None
+        unit_code: str | None = None
         label_raw_parts: list[str] = []
         amounts: list[AmountCell] = []
         for col in cols:
@@ -368,21 +378,35 @@ def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
                 c, rest = split_code(raw or "")
                 if c:
                     code = c
+                    if len(c) == 3:
+                        last_lei[b] = c
                     if rest:
                         label_raw_parts.append(rest)
+                elif _SEGMENT.fullmatch(text) and last_lei.get(b):
+                    # 西安 表5 prints a 款 row's own two digits only (``10`` 人力资源事务 under 201)
+                    code = last_lei[b] + text
                 elif text:
                     label_raw_parts.append(raw or "")
             elif col.role == "label":
                 if text:
                     label_raw_parts.append(raw or "")
+            elif col.role == "unit_code" and re.fullmatch(r"\d{3,}", text):
+                unit_code = text
             elif col.role == "amount":
                 amounts.append(AmountCell(column=col, raw=raw))
         if parts["lei"] or parts["kuan"]:
             lei = parts["lei"] or last_lei.get(b, "")
             if parts["lei"]:
                 last_lei[b] = parts["lei"]
+                last_lei.pop(_kuan_key(b), None)
             if lei:
                 code = lei + parts["kuan"] + (parts["xiang"] if parts["kuan"] else "")
+                if parts["kuan"]:
+                    last_lei[_kuan_key(b)] = lei + parts["kuan"]
+        elif parts["xiang"] and _kuan_key(b) in last_lei:
+            # 烟台 公开表5: a 项 row prints only its own segment (``03`` 培训支出 under ``08`` under ``205``),
+            # and the 款 it belongs to may stand on the previous page
+            code = last_lei[_kuan_key(b)] + parts["xiang"]
         label_raw = " ".join(p for p in label_raw_parts if p)
         label_raw = _amount_out_of_label(label_raw, amounts)
         label_code, label = split_code(label_raw)
@@ -390,7 +414,7 @@ def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
             code = label_code
         if code is None and not label and not any(collapse(a.raw) for a in amounts):
             continue
-        yield Block(code=code, label=label, label_raw=label_raw, amounts=amounts, position=b)
+        yield Block(code=code, label=label, label_raw=label_raw, amounts=amounts, position=b, unit_code=unit_code)
 
 
 def code_level(code: str) -> int:

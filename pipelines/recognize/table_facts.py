@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from decimal import Decimal
+from itertools import pairwise
 
 from pipelines.normalize.catalog import (
     UNMAPPED,
@@ -32,6 +34,7 @@ from pipelines.normalize.facts import (
     ThreePublicFact,
 )
 from pipelines.normalize.textnorm import NotAnAmount, collapse, parse_amount, to_yuan
+from pipelines.recognize.columns import count_header_rows, resolve_columns
 from pipelines.recognize.rows import (
     AmountCell,
     Block,
@@ -58,9 +61,9 @@ def read_amount(cell: AmountCell, unit: str) -> Amount | None:
 
 
 def _iter_cells(
-    table: LogicalTable, unit: str, facts: TableFacts
+    table: LogicalTable, unit: str, facts: TableFacts, last_lei: dict[int, str] | None = None
 ) -> Iterator[tuple[TableRow, Block, AmountCell, Amount]]:
-    last_lei: dict[int, str] = {}
+    last_lei = {} if last_lei is None else last_lei
     for row in iter_rows(table):
         for block in iter_blocks(row, last_lei):
             for cell in block.amounts:
@@ -87,6 +90,7 @@ def _lineage(table: LogicalTable, row: TableRow, block: Block) -> Lineage:
         row_label=(block.code + " " if block.code else "") + block.label,
         block=block.position,
         row_id=f"{row.page_no}/{row.grid.top}/{row.index}",
+        unit_code=block.unit_code,
     )
 
 
@@ -106,13 +110,20 @@ def extract_func_table(
     default_stage: str,
     allowed_measures: set[str],
     measure_of: Callable[[tuple[str, ...]], str | None] = measure_for_path,
+    last_codes: dict[int, str] | None = None,
 ) -> TableFacts:
     """功能分类 tables (and the 类 rows of the two-sided 收支总表): one fact per printed cell of a
     row with a function code or a recognizable 类 name; other rows become summary facts.
     ``measure_of`` maps a column's header path to its measure (a family may refine the generic
-    mapping, e.g. 本年收入 of a 政府性基金 table is its grant income)."""
+    mapping, e.g. 本年收入 of a 政府性基金 table is its grant income). ``last_codes``: the 类/款 codes
+    the table's previous page ended under, where the title is repeated on each page (a new
+    ``LogicalTable`` per page) and a row prints only its own code segment."""
     facts = TableFacts()
-    for row, block, cell, amount in _iter_cells(table, unit, facts):
+    cross_classified = False
+    row_order: dict[str, int] = {}  # row_id → its position in the table
+    for row, block, cell, amount in _iter_cells(table, unit, facts, last_codes):
+        cross_classified = cross_classified or any(c.role == "cross" for c in row.columns)
+        row_order.setdefault(_lineage(table, row, block).row_id, len(row_order))
         measure = measure_of(cell.column.path)
         if measure is None or measure not in allowed_measures:
             if is_sub_column(cell.column.path) or not cell.column.path or is_carry_over_part(cell.column.path):
@@ -141,7 +152,54 @@ def extract_func_table(
             )
         elif amount.value is not None or block.label:
             facts.summary.append(_summary(table, row, block, fund_scope, stage, measure, amount))
+    facts.func = _one_fact_per_code(facts.func, cross_classified, row_order)
     return facts
+
+
+def _one_fact_per_code(func: list[FuncFact], cross_classified: bool, row_order: dict[str, int]) -> list[FuncFact]:
+    """A code printed on several rows of one table is one amount of the department: the sum of its
+    cells (the printed strings joined by ``+``, the lineage of its first row). Where a table crosses
+    the function with the economic classification (北京 预算03: a row per 2010601 × 30101 …), every
+    code; elsewhere a 项 code printed again in a later block of rows (北京 预算05: a second unit's block,
+    without its name). Adjacent rows of one code (无锡 prints 21999 for a 款 and for its 项) stay apart."""
+    groups: dict[tuple, list[FuncFact]] = {}
+    for f in func:
+        groups.setdefault((f.fund_scope, f.stage, f.func_code, f.measure), []).append(f)
+    out: list[FuncFact] = []
+    merged: set[tuple] = set()
+    for f in func:
+        key = (f.fund_scope, f.stage, f.func_code, f.measure)
+        rows = groups[key]
+        positions = [row_order.get(r.at.row_id, 0) for r in rows]
+        repeated = len(rows) > 1 and (
+            cross_classified or (f.func_level == 3 and all(b - a > 1 for a, b in pairwise(positions)))
+        )
+        if not repeated:
+            out.append(f)
+        elif key not in merged:
+            merged.add(key)
+            out.append(_summed(rows))
+    return out
+
+
+def _summed(rows: list[FuncFact]) -> FuncFact:
+    printed = [r for r in rows if r.amount.value is not None]
+    first = rows[0]
+    # the lineage of the first row, naming every printed row it sums (document_tables counts them;
+    # the row identities pair the measures of one such group)
+    at = replace(first.at, row_id="|".join(dict.fromkeys(r.at.row_id for r in rows)))
+    if not printed:
+        return replace(first, at=at)
+    amount = Amount(
+        raw="+".join(r.amount.raw or "" for r in printed),
+        unit=first.amount.unit,
+        value=sum((r.amount.value for r in printed), Decimal(0)),
+        yuan=sum((r.amount.yuan for r in printed if r.amount.yuan is not None), Decimal(0)),
+    )
+    return FuncFact(
+        fund_scope=first.fund_scope, stage=first.stage, func_code=first.func_code, func_level=first.func_level,
+        func_name=first.func_name, measure=first.measure, amount=amount, at=at,
+    )  # fmt: skip
 
 
 def extract_econ_table(table: LogicalTable, unit: str, fund_scope: str, default_stage: str) -> TableFacts:
@@ -304,6 +362,10 @@ def table_instance(table: LogicalTable, unit: str, facts: TableFacts) -> TableIn
         start, end = table.line_start, last
     else:
         start, end = table.page_start, table.page_end
+    first = table.grids[0] if table.grids else None
+    rows_by_unit = first is not None and any(
+        c.role == "unit_code" for c in resolve_columns(first, count_header_rows(first))
+    )
     return TableInstance(
         table_type=table.table_type,
         title=collapse(table.title),
@@ -314,4 +376,5 @@ def table_instance(table: LogicalTable, unit: str, facts: TableFacts) -> TableIn
         is_empty=is_empty,
         empty_note=note,
         n_facts=n,
+        rows_by_unit=rows_by_unit,
     )

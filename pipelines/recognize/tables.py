@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from pipelines.normalize.textnorm import collapse, find_unit, is_meta_cell, title_key
 from pipelines.read.model import Grid, SourceDocument, TextLine
+from pipelines.recognize.titles import is_title_candidate
 
 # ---------------------------------------------------------------------------------------------
 # Assembling logical tables
@@ -103,6 +104,11 @@ def assemble_tables(
             if joined_next:
                 joined_next -= 1
                 continue  # the tail of a wrapped title
+            if current.grids and is_title_candidate(text):
+                # the title of a table outside the family's catalogue (烟台 公开表12 政府采购预算表): its
+                # grids are not a continuation of the open table
+                current = None
+                continue
             key = collapse(text)
             unit = find_unit(text)
             if unit and (current.unit is None or not current.grids):

@@ -23,10 +23,11 @@ _p = title_pattern
 # 收支总表; 基本支出 before 一般公共预算支出).
 BUDGET_TITLES: list[TitlePattern] = [
     _p("B9", r"三公.*表|机关运行经费.*表", r"决算"),
-    _p("B8", r"基本支出.*(经济分类|经济科目)|基本支出(预算)?(情况)?表$|基本支出预算明细表", r"决算"),
+    _p("B8", r"基本支出.*(经济分类|经济科目)|基本支出(预算)?(总|情况)?表$|基本支出预算明细表", r"决算"),
     _p("B7", r"国有资本经营预算.*支出.*表", r"决算"),
     _p("B6", r"政府性基金.*支出.*表", r"决算"),
-    _p("B5", r"一般公共预算.*支出.*表", r"决算|基本支出"),
+    # 一般公共预算(项目)支出…表（按经济分类科目）: the economic, not the function, classification
+    _p("B5", r"一般公共预算.*支出.*表", r"决算|基本支出|经济分类|经济科目"),
     _p("B4", r"财政拨款收支.*(总表|总体情况表)|财政拨款支出.*表", r"决算|基本支出"),
     _p("B1", r"收支.*(总表|总体情况表)", r"决算"),
     _p("B2", r"收入.*(总表|预算表|总体情况表)$", r"决算"),
@@ -58,6 +59,15 @@ def resolve_units(tables: list[LogicalTable], default: str | None = None) -> lis
     return units
 
 
+def _continues(previous: LogicalTable | None, table: LogicalTable) -> bool:
+    """``table`` is the next page of ``previous`` (its title repeated on the page after)."""
+    return (
+        previous is not None
+        and (previous.table_type, previous.title) == (table.table_type, table.title)
+        and previous.page_end <= table.page_start <= previous.page_end + 1
+    )
+
+
 def econ_fund_scope(title: str) -> str:
     """A 基本支出 table's funds from its title; one naming neither 一般公共预算 nor 财政拨款 (部门预算基本支出
     预算表, 基本支出预算情况表) covers all funds (its 合计 includes 财政专户 and 单位资金)."""
@@ -70,13 +80,21 @@ def econ_fund_scope(title: str) -> str:
 
 def extract_budget_facts(tables: list[LogicalTable], stage: str = "BUDGET_INITIAL") -> TableFacts:
     out = TableFacts()
+    previous: LogicalTable | None = None
+    last_codes: dict[int, str] = {}
     for table, unit in zip(tables, resolve_units(tables), strict=True):
+        if table.grids:  # titles without grids between the pages (a 公开表5 label line) change nothing
+            if not _continues(previous, table):
+                last_codes = {}  # a new table: no 类/款 printed above its first row
+            previous = table
         if table.table_type == "B9":
             facts = extract_three_public_table(table, unit, stage)
         elif table.table_type == "B8":
             facts = extract_econ_table(table, unit, econ_fund_scope(table.title), stage)
         else:
-            facts = extract_func_table(table, unit, FUND_SCOPE[table.table_type], stage, BUDGET_MEASURES)
+            facts = extract_func_table(
+                table, unit, FUND_SCOPE[table.table_type], stage, BUDGET_MEASURES, last_codes=last_codes
+            )
         if not table.grids and not table.notes:
             continue  # a title with nothing under it: a table of contents entry or a heading
         out.tables.append(table_instance(table, unit, facts))

@@ -38,7 +38,13 @@ from pipelines.validate.rules.three_public import (
     econ_identities,
     three_public_identities,
 )
-from pipelines.validate.rules.totals import balance_identities, check_balance, check_carry, check_table_totals
+from pipelines.validate.rules.totals import (
+    balance_identities,
+    check_balance,
+    check_carry,
+    check_table_totals,
+    check_unit_totals,
+)
 from pipelines.validate.rules.unit_name import unit_name_checks
 
 
@@ -51,6 +57,7 @@ def table_identities(facts: TableFacts) -> list[Finding]:
         check_rows(printed)
         + check_hierarchy(printed)
         + check_table_totals(printed, facts.summary)
+        + check_unit_totals(facts.summary)
         + check_cross_tables(printed)
         + check_balance(budget_summary)
         + check_carry(budget_summary)

@@ -41,8 +41,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "R-TOTAL",
         "totals",
-        "a table's 合计 row against Σ of its 类 rows; 本年收入合计 against Σ of the numbered "
-        "income rows of a 决算 收支总表",
+        "a table's 合计 row against Σ of its 类 rows (of its top printed level where no 类 is printed); "
+        "本年收入合计 against Σ of the numbered income rows of a 决算 收支总表; in a table by 单位编码, "
+        "合计 against Σ of the units and a unit against Σ of the units under its code",
         ROUNDING,
         "error",
     ),

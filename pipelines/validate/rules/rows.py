@@ -33,7 +33,9 @@ ROW_RULES: Sequence[tuple[str, tuple[str, ...]]] = (
 
 
 def _row_key(f: FuncFact) -> tuple:
-    return (f.at.table_type, f.at.table_title, f.at.page_no, f.at.line_no, f.func_code, f.stage, f.at.row_label)
+    # row_id: a table may print one code on two rows (北京 预算05: a second, unlabelled unit's block)
+    return (f.at.table_type, f.at.table_title, f.at.page_no, f.at.line_no, f.at.row_id, f.func_code, f.stage,
+            f.at.row_label)  # fmt: skip
 
 
 def check_rows(facts: Iterable[FuncFact], rule: str = "R-ROW") -> list[Finding]:
@@ -47,6 +49,9 @@ def check_rows(facts: Iterable[FuncFact], rule: str = "R-ROW") -> list[Finding]:
             if "GRANT_TOTAL" in parts and "GRANT_TOTAL" not in by_measure:
                 # no 财政拨款 column: its 一般公共预算 / 政府性基金 / 国有资本经营 columns stand for it (重庆 表二)
                 parts = (*parts, *_FUND_GRANTS)
+            if "BASIC" in parts and "BASIC" not in by_measure and {"PERSONNEL", "PUBLIC"} <= by_measure.keys():
+                # 基本支出 printed only as its 人员 | 公用 sub-columns (湖州 支出预算总表)
+                parts = tuple(p for m in parts for p in (("PERSONNEL", "PUBLIC") if m == "BASIC" else (m,)))
             present = [m for m in parts if m in by_measure]
             if total not in by_measure or len(present) < 2:
                 continue

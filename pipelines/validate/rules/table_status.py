@@ -90,8 +90,10 @@ def _printed_rows(tables: list[TableInstance], facts: TableFacts) -> dict[int, s
     printed += [f.at for f in facts.three_public if f.source_kind == "TABLE"]
     for at in printed:
         i = _owner(tables, at.table_type, at.page_no, at.table_title)
-        if i is not None:
-            rows[i].add(at.row_id or (at.page_no, at.line_no, at.row_label))
+        if i is not None and at.row_id:
+            rows[i].update(at.row_id.split("|"))  # a fact summing several printed rows names them all
+        elif i is not None:
+            rows[i].add((at.page_no, at.line_no, at.row_label))
     return rows
 
 
@@ -126,12 +128,19 @@ _WHAT_FAILS = {
 }
 
 
-def _verdict(findings: list[Finding], empty_note: str | None, is_empty: bool) -> tuple[str, str | None]:
+def _verdict(
+    findings: list[Finding], empty_note: str | None, is_empty: bool, rows_by_unit: bool = False
+) -> tuple[str, str | None]:
     passed, rounding, failed = _count(findings)
     checked = passed + rounding + failed
     if checked == 0:
         if is_empty:
             return "unverified", f"The table is printed empty ({empty_note or 'no amounts'}); nothing to check."
+        if rows_by_unit:
+            return "unverified", (
+                "Its rows are the department and its units (单位编码 codes, not 功能分类 codes): no function facts "
+                "are read from it, and no identity of its unit rows could be checked."
+            )
         return "unverified", "No identity of this table could be checked (no total or component columns were read)."
     if failed == 0:
         return "verified", None
@@ -160,7 +169,7 @@ def table_checks(tables: list[TableInstance], facts: TableFacts, findings: list[
     out = []
     for i, t in enumerate(tables):
         passed, rounding, failed = _count(owned[i])
-        status, reason = _verdict(owned[i], t.empty_note, t.is_empty)
+        status, reason = _verdict(owned[i], t.empty_note, t.is_empty, t.rows_by_unit)
         out.append(
             TableCheck(i + 1, t.table_type, t.title, t.unit, t.page_start, t.page_end, len(rows[i]),
                        passed, rounding, failed, status, reason)

@@ -22,11 +22,14 @@ _TOTAL_LABELS = ("合计", "总计", "支出合计", "支出总计", "本年支�
 def check_table_totals(
     func: Iterable[FuncFact], summary: Iterable[SummaryFact], rule: str = "R-TOTAL"
 ) -> list[Finding]:
-    """The 合计 row of a 功能分类 table = Σ of its 类 rows, per measure."""
-    classes: dict[tuple, list[FuncFact]] = defaultdict(list)
+    """The 合计 row of a 功能分类 table = Σ of its 类 rows, per measure; where a table prints no 类 rows
+    (codes only at 项 level: 北京 预算05, 泉州 一般公共预算拨款支出预算表), Σ of its top printed level."""
+    by_level: dict[tuple, dict[int, list[FuncFact]]] = defaultdict(lambda: defaultdict(list))
     for f in func:
-        if f.func_level == 1:
-            classes[(f.at.table_type, f.at.table_title, f.stage, f.measure)].append(f)
+        if f.func_level in (1, 2, 3):
+            by_level[(f.at.table_type, f.at.table_title, f.stage, f.measure)][f.func_level].append(f)
+    classes = {key: levels[min(levels)] for key, levels in by_level.items()}
+    top_level = {key: min(levels) for key, levels in by_level.items()}
     out: list[Finding] = []
     seen: set[tuple] = set()
     for s in summary:
@@ -42,10 +45,48 @@ def check_table_totals(
             compare(
                 rule, s.at.table_type, s.at.page_no, f"{s.label} {s.measure} {s.stage}",
                 yuan_or_zero(s), rhs, s.amount.unit, len(rows),
-                f"{s.at.table_title} {s.label} = Σ 类 rows ({s.measure})",
+                f"{s.at.table_title} {s.label} = Σ {'类款项'[top_level[key] - 1]} rows ({s.measure})",
             )
         )  # fmt: skip
     return out
+
+
+def check_unit_totals(summary: Iterable[SummaryFact], rule: str = "R-TOTAL") -> list[Finding]:
+    """Tables by unit (a 单位编码 column: 西安 ``201`` the department, ``201001`` / ``201002`` its units):
+    the 合计 row = Σ of the top unit rows, and a unit's row = Σ of the rows of the units under its
+    code, per measure."""
+    tables: dict[tuple, dict[str, SummaryFact]] = defaultdict(dict)
+    totals: dict[tuple, SummaryFact] = {}
+    for s in summary:
+        key = (s.at.table_type, s.at.table_title, s.stage, s.measure)
+        if s.at.unit_code:
+            tables[key].setdefault(s.at.unit_code, s)
+        elif s.label in ("合计", "总计"):
+            totals.setdefault(key, s)
+    out: list[Finding] = []
+    for key, units in tables.items():
+        parents = {c: [u for u in units if u != c and u.startswith(c) and _direct(c, u, units)] for c in units}
+        top = [c for c in units if not any(c != p and c.startswith(p) for p in units)]
+        groups = [(totals[key], top, "合计 = Σ units")] if key in totals else []
+        groups += [(units[c], kids, f"{c} = Σ its units") for c, kids in parents.items() if kids]
+        for whole, parts, what in groups:
+            cells = [whole, *(units[c] for c in parts)]
+            if all(c.amount.yuan is None for c in cells):
+                continue
+            rhs = sum((yuan_or_zero(units[c]) for c in parts), ZERO)
+            out.append(
+                compare(
+                    rule, whole.at.table_type, whole.at.page_no, f"{what} {whole.measure} {whole.stage}",
+                    yuan_or_zero(whole), rhs, whole.amount.unit, len(parts),
+                    f"{whole.at.table_title} {what} ({whole.measure})",
+                )
+            )  # fmt: skip
+    return out
+
+
+def _direct(parent: str, child: str, codes: Iterable[str]) -> bool:
+    """No other code stands between ``parent`` and ``child``."""
+    return not any(c not in (parent, child) and c.startswith(parent) and child.startswith(c) for c in codes)
 
 
 # ---------------------------------------------------------------------------------------------

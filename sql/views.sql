@@ -65,7 +65,7 @@ QUALIFY row_number() OVER (
            CASE f.source_kind WHEN 'TABLE' THEN 0 ELSE 1 END,
            CASE f.table_type WHEN 'B3' THEN 1 WHEN 'F3' THEN 1 WHEN 'B5' THEN 2 WHEN 'F5' THEN 2
                              WHEN 'B2' THEN 3 WHEN 'F2' THEN 3 WHEN 'B4' THEN 4 WHEN 'F4' THEN 4 ELSE 9 END,
-           f.doc_id, f.page_no, f.line_no, f.amount_yuan) = 1;
+           f.doc_id, f.page_no, f.line_no, f.amount_yuan, f.func_name, f.row_label) = 1;
 
 -- 基本支出 by economic classification. Where a document prints it twice (一般公共预算 and 财政拨款
 -- versions, Jiangsu), the 一般公共预算 table is shown; a table of all funds (fund_scope ALL: 部门预算基本

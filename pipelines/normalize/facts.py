@@ -195,6 +195,8 @@ class NarrativeFact:
     page_no: int
     sentence: str
     derived: bool = False
+    # stated under a 财政拨款 / 一般公共预算 heading: its 基本/项目 split is of those funds, not of all
+    fund_scoped: bool = False
 
 
 @dataclass

@@ -206,6 +206,7 @@ def segment_facts(
     spans of numbered 科目 items with their subject; ``stage_of(q)`` the stage of a number."""
     topic = section_topic(context)
     grant_section = bool(_GRANT_SECTION.search(context)) and not _OTHER_SCOPE.search(context)
+    fund_section = bool(_FUND_SECTION.search(context))
     state = _State()
     stated_items: set[int | None] = set()
     lead: dict[str, str | None] = {}  # the topic of the first figure of each sentence
@@ -216,7 +217,7 @@ def segment_facts(
         owner_span, owner = next(((s, subj) for s, e, subj in items if s <= q.start < e), (None, "none"))
         value_yuan = _yuan(q)
 
-        add = _Adder(out, q, seq, page, sentence, stage_of(q), topic, fiscal_year)
+        add = _Adder(out, q, seq, page, sentence, stage_of(q), topic, fiscal_year, fund_section)
         is_change = q.role == "CHANGE" or bool(re.search(r"(比|与|较).*(一致|持平|相同)$", clause))
         if q.unit == "%":
             subject = state.subject if is_change or q.role == "SHARE" else clause_subject(clause, topic)
@@ -309,6 +310,7 @@ class _Adder:
     stage: str
     topic: str | None
     fiscal_year: int | None
+    fund_scoped: bool = False
 
     def __call__(self, subject: Subject | None, measure: str, *, yuan=None, percent=None, year=None, **kw):
         t, code, _ = subject or (self.topic or "other", None, "TOTAL")
@@ -316,7 +318,7 @@ class _Adder:
             seq=len(self.out.facts) + 1, number_seq=self.seq, fiscal_year=year or self.fiscal_year,
             stage=self.stage, topic=t, code=code, measure=measure, yuan=yuan, printed=kw.get("printed", self.q.raw),
             unit=self.q.unit, percent=percent, page_no=self.page, sentence=self.sentence,
-            derived=kw.get("derived", False),
+            derived=kw.get("derived", False), fund_scoped=self.fund_scoped,
         )  # fmt: skip
         self.out.facts.append(fact)
         return fact
@@ -326,6 +328,7 @@ class _Adder:
 # 财政拨款 total (B4), not the all-funds one (B1/B3).
 _GRANT_SECTION = re.compile(r"财政拨款")
 _OTHER_SCOPE = re.compile(r"一般公共预算|政府性基金|国有资本|非财政拨款")
+_FUND_SECTION = re.compile(r"(?<!非)财政拨款|一般公共预算")
 
 
 def _scoped(subject: Subject | None, grant_section: bool) -> Subject | None:

@@ -140,7 +140,7 @@ def total_checks(reading: NarrativeReading, facts: TableFacts, fiscal_year: int 
     printed_types = {t.table_type for t in facts.tables}
     for f in _stated(reading, fiscal_year, "total"):
         cells = []
-        fund_scoped = bool(re.search(r"财政拨款|一般公共预算", f.sentence))
+        fund_scoped = f.fund_scoped or bool(re.search(r"财政拨款|一般公共预算", f.sentence))
         for table_type, measure, labels in _TOTAL_CELLS.get(f.measure, []):
             if not fund_scoped and f.measure in ("BASIC", "PROJECT") and table_type in ("B5", "B8"):
                 continue  # a split of all funds (支出预算5,609.33万元，其中：基本支出…) is not the 一般公共预算 table's

@@ -148,16 +148,54 @@ def _validation(name: str):
     )
 
 
+# Expectations whose rows counted (``element_count``) are all the frame's rows when they hold no
+# row condition, and whose unexpected rows are none when they pass (no ``mostly`` in the suites).
+# Other types (a table's columns) report no row count.
+_COLUMN_MAP_TYPES = frozenset(
+    {
+        "expect_column_value_lengths_to_equal",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_be_of_type",
+        "expect_column_values_to_be_unique",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_not_match_regex",
+        "expect_compound_columns_to_be_unique",
+    }
+)
+
+
+def _counts_of_a_pass(expectation: dict, rows: int) -> dict:
+    """What GE's SUMMARY format reports for a passing expectation that the quick pass can tell
+    exactly: the rows counted and no unexpected row, for an unconditional column-map expectation."""
+    kwargs = expectation.get("kwargs") or {}
+    if expectation["type"] in _COLUMN_MAP_TYPES and not kwargs.get("row_condition") and "mostly" not in kwargs:
+        return {"element_count": rows, "unexpected_count": 0}
+    return {}
+
+
 def validate_frame(name: str, frame) -> list[CheckOutcome]:
-    """Run suite ``name`` on a pandas DataFrame."""
+    """Run suite ``name`` on a pandas DataFrame.
+
+    GE's ``BOOLEAN_ONLY`` result format costs about half of ``SUMMARY`` (no unexpected counts,
+    samples or observed values to compute, ~5 ms per expectation instead of ~10 on small frames);
+    whether an expectation holds is the same in both. The suite runs with it first; only when an
+    expectation fails does it run again with ``SUMMARY``, for the numbers a person needs (counts,
+    sample, observed value). A passing expectation keeps the counts that are known exactly
+    (``_counts_of_a_pass``)."""
     wait_for_preload()
     spec = load_suite(name)
-    result = _validation(name).run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+    result = _validation(name).run(batch_parameters={"dataframe": frame}, result_format="BOOLEAN_ONLY")
+    summarized = not result.success
+    if summarized:
+        result = _validation(name).run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
     by_check = {e["meta"]["check"]: e for e in spec["expectations"]}
     outcomes = []
     for r in result.results:  # GE does not keep the suite's order: match results by their check name
         e = by_check[r.expectation_config.meta["check"]]
-        res = r.result or {}
+        res = (r.result or {}) if summarized else _counts_of_a_pass(e, len(frame))
         exc = (r.exception_info or {}).get("exception_message") if r.exception_info else None
         if isinstance(r.exception_info, dict) and not r.exception_info.get("raised_exception"):
             exc = None

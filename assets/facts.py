@@ -212,7 +212,9 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         )
         save_outcomes(outcomes_path, outcomes)
         rebuilt = True
+    started = time.perf_counter()
     report = write_html_report(db, outcomes, target.parent / "reports")
+    context.log.info(f"wrote the quality report in {time.perf_counter() - started:.1f}s")
     with capped_connection(db) as con:  # counting a view evaluates it whole: capped memory
         for view in FACT_VIEWS:
             failed = [o for o in outcomes.get(view, []) if not o.success]

@@ -10,7 +10,7 @@ hands the gate (``pipelines.publish.gate.validate_warehouse``, unchanged) to tha
 there is one, and runs it here otherwise: the gate itself is the same, only where it runs differs.
 
 The child reads requests from its standard input and writes answers to a dedicated pipe (pickle;
-what GE prints goes to standard error). It exits when its standard input closes, so it never
+what GE prints is discarded). It exits when its standard input closes, so it never
 outlives the process that started it. If it dies, or fails, the gate runs here instead: the same
 error is then raised with its context, and a run is never published unvalidated.
 """
@@ -43,7 +43,10 @@ class GateProcess:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "pipelines.publish.gate_process"],
             stdin=subprocess.PIPE,
+            # Not the run's streams: what GE warns goes nowhere (a failure comes back as a traceback),
+            # and a reader of the run's output is not kept waiting by this process after the run.
             stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             pass_fds=(write_fd,),
             env=env,
         )

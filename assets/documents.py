@@ -11,6 +11,7 @@ import warnings
 import dagster as dg
 
 from assets.resources import WarehouseResource
+from pipelines.publish.gate_process import gate_process_running
 from pipelines.run.limits import current_budget
 from pipelines.run.pool import default_workers, parse_entries
 from pipelines.run.progress import ParseProgress
@@ -38,6 +39,13 @@ def _preview(doc: dict) -> str:
     if notes:
         lines += ["", "Cells not loaded:", *[f"- {n}" for n in notes[:10]]]
     return "\n".join(lines)
+
+
+def _load_quality_engine_meanwhile() -> None:
+    """While the documents are parsed: load Great Expectations for the gate, unless the gate's own
+    process (``pipelines/publish/gate_process.py``) has it already: then this process needs none."""
+    if not gate_process_running():
+        preload_quality_engine()
 
 
 class ParseConfig(dg.Config):
@@ -82,7 +90,7 @@ def source_documents(context: dg.AssetExecutionContext, config: ParseConfig, war
         lake,
         entries,
         workers,
-        while_parsing=preload_quality_engine,
+        while_parsing=_load_quality_engine_meanwhile,
         budget=budget,
         scheduler=config.dask_scheduler or None,
     ):

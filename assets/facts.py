@@ -4,9 +4,10 @@
 warehouse beside the live one, screens it document by document (``pipelines/publish/screen.py``: a
 document whose rows break a contract expectation is quarantined and the candidate built again
 without it), and validates every public view with its Great Expectations suite:
-one Dagster asset per view, one asset check per expectation. Contract expectations (severity
-critical) are blocking checks: if one fails, ``warehouse_db`` does not run and analysts keep the
-previous warehouse. Publisher defects (identity FAILs) are warnings: the data is published and the
+one Dagster asset per view, one asset check per view and severity, with each expectation's outcome
+in its metadata (a run's check events do not grow with the number of expectations). Contract
+expectations (severity critical) form a blocking check: if one fails, ``warehouse_db`` does not
+run and analysts keep the previous warehouse. Publisher defects (identity FAILs) are warnings: the data is published and the
 finding shown.
 """
 
@@ -19,7 +20,8 @@ import duckdb
 from assets.documents import source_documents
 from assets.resources import WarehouseResource
 from pipelines.publish.combine import build_tables, tables_dir
-from pipelines.publish.gate import load_outcomes, save_outcomes, validate_warehouse
+from pipelines.publish.gate import load_outcomes, save_outcomes
+from pipelines.publish.gate_process import validate_warehouse
 from pipelines.publish.report import write_html_report
 from pipelines.publish.screen import quarantine_breakers, screen_candidate
 from pipelines.publish.warehouse import (
@@ -52,17 +54,41 @@ FACT_VIEWS: dict[str, str] = {
     "narrative_facts": "Figures of a document's text (编制说明, 情况说明) with topic, code, year and sentence.",
 }
 
-_SEVERITY = {"critical": dg.AssetCheckSeverity.ERROR}
+# One asset check per view and severity, not one per expectation: a run then records a bounded
+# number of check events (two per view at most) however many expectations the suites hold; every
+# expectation's outcome is in the check's metadata. ``critical`` expectations guard the contract:
+# their check blocks publishing. The others report publisher defects and warn.
+SEVERITY_CHECKS: dict[str, str] = {
+    "critical": "contract_expectations",
+    "warning": "warning_expectations",
+    "info": "info_expectations",
+}
+
+
+def check_name(severity: str) -> str:
+    """The asset check that reports a view's expectations of this severity."""
+    return SEVERITY_CHECKS.get(severity, f"{severity}_expectations")
 
 
 def _check_specs() -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec(
-            name=c["check"], asset=view, description=c["description"], blocking=c["severity"] == "critical"
-        )
-        for view in FACT_VIEWS
-        for c in suite_checks(view)
-    ]
+    specs = []
+    for view in FACT_VIEWS:
+        by_severity: dict[str, list[str]] = {}
+        for c in suite_checks(view):
+            by_severity.setdefault(c["severity"], []).append(c["check"])
+        for severity, checks in by_severity.items():
+            blocking = severity == "critical"
+            what = "blocks publishing when one fails" if blocking else "warns when one fails"
+            specs.append(
+                dg.AssetCheckSpec(
+                    name=check_name(severity),
+                    asset=view,
+                    description=f"The {len(checks)} {severity} expectations of expectations/{view}.json "
+                    f"(Great Expectations; each one's outcome in the metadata); {what}: {', '.join(checks)}.",
+                    blocking=blocking,
+                )
+            )
+    return specs
 
 
 def _preview(con: duckdb.DuckDBPyConnection, view: str, n: int = 8) -> str:
@@ -76,26 +102,62 @@ def _preview(con: duckdb.DuckDBPyConnection, view: str, n: int = 8) -> str:
     return "\n".join(lines)
 
 
-def _check_result(o: CheckOutcome, view: str) -> dg.AssetCheckResult:
-    metadata = {"expectation": o.expectation_type, "severity": o.severity}
+def _md_cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")[:200]
+
+
+def _outcome_record(o: CheckOutcome) -> dict:
+    """One expectation's outcome as it is kept in its check's metadata."""
+    record: dict = {"check": o.check, "expectation": o.expectation_type, "passed": o.success}
     if o.element_count is not None:
-        metadata["rows_checked"] = o.element_count
+        record["rows_checked"] = o.element_count
     if o.unexpected_count is not None:
-        metadata["unexpected"] = o.unexpected_count
+        record["unexpected"] = o.unexpected_count
     if o.unexpected_sample:
-        metadata["sample"] = dg.MetadataValue.json(o.unexpected_sample[:10])
+        record["sample"] = o.unexpected_sample[:10]
     if o.observed:
-        metadata["observed"] = o.observed
+        record["observed"] = o.observed
     if o.exception:
-        metadata["error"] = o.exception
-    return dg.AssetCheckResult(
-        asset_key=view,
-        check_name=o.check,
-        passed=o.success,
-        severity=_SEVERITY.get(o.severity, dg.AssetCheckSeverity.WARN),
-        description=o.summary(),
-        metadata=metadata,
-    )
+        record["error"] = o.exception
+    return record
+
+
+def check_results(view: str, outcomes: list[CheckOutcome]) -> list[dg.AssetCheckResult]:
+    """The view's expectation outcomes as one check result per severity (see ``SEVERITY_CHECKS``)."""
+    by_severity: dict[str, list[CheckOutcome]] = {}
+    for o in outcomes:
+        by_severity.setdefault(o.severity, []).append(o)
+    results = []
+    for severity, group in by_severity.items():
+        failed = [o for o in group if not o.success]
+        table = ["| expectation | check | outcome | rows | unexpected | detail |", "|---|---|---|---|---|---|"]
+        for o in sorted(group, key=lambda o: o.success):  # failures first
+            detail = o.exception or (o.unexpected_sample[:5] if o.unexpected_sample else o.observed) or ""
+            table.append(
+                f"| {o.expectation_type} | {o.check} | {'passed' if o.success else '**FAILED**'} | "
+                f"{'' if o.element_count is None else o.element_count} | "
+                f"{'' if o.unexpected_count is None else o.unexpected_count} | {_md_cell(detail)} |"
+            )
+        summary = f"{len(group) - len(failed)} of {len(group)} {severity} expectations passed"
+        if failed:
+            summary += ": " + "; ".join(o.summary() for o in failed[:5]) + ("; …" if len(failed) > 5 else "")
+        results.append(
+            dg.AssetCheckResult(
+                asset_key=view,
+                check_name=check_name(severity),
+                passed=not failed,
+                severity=dg.AssetCheckSeverity.ERROR if severity == "critical" else dg.AssetCheckSeverity.WARN,
+                description=summary[:2000],
+                metadata={
+                    "expectations": len(group),
+                    "failed": len(failed),
+                    "failed_checks": ", ".join(o.check for o in failed),
+                    "outcomes": dg.MetadataValue.md("\n".join(table)),
+                    "results": dg.MetadataValue.json([_outcome_record(o) for o in group]),
+                },
+            )
+        )
+    return results
 
 
 def _remove_candidates_of_finished_runs(context: dg.AssetExecutionContext, target: Path) -> None:
@@ -150,7 +212,9 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         )
         save_outcomes(outcomes_path, outcomes)
         rebuilt = True
+    started = time.perf_counter()
     report = write_html_report(db, outcomes, target.parent / "reports")
+    context.log.info(f"wrote the quality report in {time.perf_counter() - started:.1f}s")
     with capped_connection(db) as con:  # counting a view evaluates it whole: capped memory
         for view in FACT_VIEWS:
             failed = [o for o in outcomes.get(view, []) if not o.success]
@@ -165,8 +229,7 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
                 },
             )
     for view in FACT_VIEWS:
-        for o in outcomes.get(view, []):
-            yield _check_result(o, view)
+        yield from check_results(view, outcomes.get(view, []))
 
 
 @dg.asset(

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.partitions import partition_range_tags, register_partitions
+from pipelines.publish.gate_process import start_gate_process
 from pipelines.publish.lake import Lake, file_lock, lake_dir_for, pid_alive
 from pipelines.run.pool import default_workers, warm_up_workers
 from pipelines.run.results import IngestResult, summarize
@@ -114,6 +115,7 @@ def run_ingest(
     job_name, tags, entries = launch_plan(instance, lake, paths)
     if job_name == "ingest":
         warm_up_workers(workers or default_workers())
+        start_gate_process()  # a no-op when the command started it already
     before = {e.source_file: document_for(lake, e).get("parsed_at") for e in entries}
     tags = {**tags, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
     run_config: dict = {

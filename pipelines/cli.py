@@ -45,6 +45,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return 2
     result = None if args.full_run else ingest_if_nothing_new(paths, warehouse)
     if result is None:  # there is work: the Dagster job runs
+        from pipelines.publish.gate_process import start_gate_process
+
+        start_gate_process()  # first: it loads Great Expectations on the other core while Dagster starts here
         from assets.runner import run_ingest
         from pipelines.run.progress import show_on_terminal
 

@@ -146,9 +146,21 @@ def test_a_broken_view_blocks_publishing_and_keeps_the_previous_warehouse(home, 
 
     # The failed check is recorded in the Dagster instance the UI reads.
     instance = dg.DagsterInstance.get()
-    key = dg.AssetCheckKey(dg.AssetKey("func_amounts"), "columns_match_contract")
+    # One blocking check holds the view's contract expectations, each one's outcome in its metadata.
+    key = dg.AssetCheckKey(dg.AssetKey("func_amounts"), "contract_expectations")
     record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
-    assert record.event.dagster_event.asset_check_evaluation_data.passed is False
+    evaluation = record.event.dagster_event.asset_check_evaluation_data
+    assert evaluation.passed is False
+    assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+    outcomes = {r["check"]: r for r in evaluation.metadata["results"].value}
+    assert outcomes["columns_match_contract"]["passed"] is False
+    critical = [
+        e["meta"]["check"]
+        for e in load_suite("func_amounts")["expectations"]
+        if e.get("severity", "critical") == "critical"
+    ]
+    assert sorted(outcomes) == sorted(critical)  # every contract expectation of the suite is shown
+    assert "columns_match_contract" in evaluation.metadata["failed_checks"].value
 
 
 def test_the_gate_validates_in_chunks_with_the_same_outcomes_and_finds_duplicates_across_them(home):

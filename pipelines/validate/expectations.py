@@ -148,16 +148,64 @@ def _validation(name: str):
     )
 
 
+# Expectations whose rows counted (``element_count``) are all the frame's rows when they hold no
+# row condition, and whose unexpected rows are none when they pass (no ``mostly`` in the suites).
+# Other types (a table's columns) report no row count.
+_COLUMN_MAP_TYPES = frozenset(
+    {
+        "expect_column_value_lengths_to_equal",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_be_of_type",
+        "expect_column_values_to_be_unique",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_not_match_regex",
+        "expect_compound_columns_to_be_unique",
+    }
+)
+
+
+def _counts_of_a_pass(expectation: dict, frame) -> dict:
+    """What GE's SUMMARY format reports for a passing column-map expectation, known without it:
+    every row of its domain counted (the frame's rows, or those its pandas ``row_condition``
+    selects, as GE selects them), none unexpected. Nothing for other types (a table's columns)."""
+    kwargs = expectation.get("kwargs") or {}
+    if expectation["type"] not in _COLUMN_MAP_TYPES or "mostly" in kwargs:
+        return {}
+    condition = kwargs.get("row_condition")
+    if not condition:
+        return {"element_count": len(frame), "unexpected_count": 0}
+    if kwargs.get("condition_parser") != "pandas":
+        return {}
+    try:
+        return {"element_count": len(frame.query(condition, parser="pandas")), "unexpected_count": 0}
+    except Exception:  # GE evaluated the condition; a count we cannot reproduce is left out
+        return {}
+
+
 def validate_frame(name: str, frame) -> list[CheckOutcome]:
-    """Run suite ``name`` on a pandas DataFrame."""
+    """Run suite ``name`` on a pandas DataFrame.
+
+    GE's ``BOOLEAN_ONLY`` result format costs about half of ``SUMMARY`` (no unexpected counts,
+    samples or observed values to compute, ~5 ms per expectation instead of ~10 on small frames);
+    whether an expectation holds is the same in both. The suite runs with it first; only when an
+    expectation fails does it run again with ``SUMMARY``, for the numbers a person needs (counts,
+    sample, observed value). A passing expectation reports the counts known exactly without them
+    (``_counts_of_a_pass``), and no observed value, whichever format ran."""
     wait_for_preload()
     spec = load_suite(name)
-    result = _validation(name).run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+    result = _validation(name).run(batch_parameters={"dataframe": frame}, result_format="BOOLEAN_ONLY")
+    summarized = not result.success
+    if summarized:
+        result = _validation(name).run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
     by_check = {e["meta"]["check"]: e for e in spec["expectations"]}
     outcomes = []
     for r in result.results:  # GE does not keep the suite's order: match results by their check name
         e = by_check[r.expectation_config.meta["check"]]
-        res = r.result or {}
+        # a pass reports the same numbers whichever format ran: chunked and whole validation agree
+        res = _counts_of_a_pass(e, frame) if r.success else (r.result or {})
         exc = (r.exception_info or {}).get("exception_message") if r.exception_info else None
         if isinstance(r.exception_info, dict) and not r.exception_info.get("raised_exception"):
             exc = None

@@ -1,0 +1,165 @@
+"""The quality gate in a process of its own, warmed while the run starts.
+
+Importing Great Expectations and registering its suites costs ~2.3 s of CPU, validating the
+suites of a small warehouse ~2 s more: most of a one-document run. In the run's own process that
+cost is serial (a thread only fills the seconds the run waits for its parse workers, and competes
+for the interpreter otherwise). ``start_gate_process`` starts a child process at the beginning
+of ``budgetwh ingest``; it imports GE and registers the suites on the machine's other core while
+the run sets Dagster up and parses, then waits for the candidate warehouse. ``validate_warehouse``
+hands the gate (``pipelines.publish.gate.validate_warehouse``, unchanged) to that process when
+there is one, and runs it here otherwise: the gate itself is the same, only where it runs differs.
+
+The child reads requests from its standard input and writes answers to a dedicated pipe (pickle;
+what GE prints is discarded). It exits when its standard input closes, so it never
+outlives the process that started it. If it dies, or fails, the gate runs here instead: the same
+error is then raised with its context, and a run is never published unvalidated.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import traceback
+from pathlib import Path
+
+_log = logging.getLogger("budgetwh")
+
+# Settings the gate reads from the environment: sent with every request, so that a variable
+# set after the child started (a test's monkeypatch, a run's own flags) applies there too.
+ENV_PREFIXES = ("BUDGETWH_",)
+
+
+class GateProcess:
+    """A child process with Great Expectations loaded that runs the gate on request."""
+
+    def __init__(self) -> None:
+        read_fd, write_fd = os.pipe()
+        env = {**os.environ, "BUDGETWH_GATE_ANSWER_FD": str(write_fd)}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.publish.gate_process"],
+            stdin=subprocess.PIPE,
+            # Not the run's streams: what GE warns goes nowhere (a failure comes back as a traceback),
+            # and a reader of the run's output is not kept waiting by this process after the run.
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(write_fd,),
+            env=env,
+        )
+        os.close(write_fd)
+        self._answers = os.fdopen(read_fd, "rb")
+        self._lock = threading.Lock()
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def validate_warehouse(self, db_path: Path, **kwargs) -> dict:
+        """``gate.validate_warehouse(db_path, **kwargs)`` in the child; raises ``GateProcessError``
+        when the child could not answer (died, or the gate raised there)."""
+        env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
+        with self._lock:
+            try:
+                pickle.dump(("validate_warehouse", str(db_path), kwargs, env), self._proc.stdin)
+                self._proc.stdin.flush()
+                status, value = pickle.load(self._answers)
+            except (OSError, EOFError, pickle.UnpicklingError) as exc:
+                raise GateProcessError(f"the gate process stopped ({exc!r}, exit code {self._proc.poll()})") from exc
+        if status != "ok":
+            raise GateProcessError(value)
+        return value
+
+    def close(self) -> None:
+        try:
+            if self._proc.stdin:
+                self._proc.stdin.close()  # the child's loop ends at EOF
+            self._proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self._proc.kill()
+        self._answers.close()
+
+
+class GateProcessError(RuntimeError):
+    pass
+
+
+_process: GateProcess | None = None
+_process_pid: int | None = None  # the process that started it (a forked child must not use it)
+
+
+def start_gate_process() -> GateProcess | None:
+    """Start the gate's process (once per process; a no-op when it runs). ``BUDGETWH_GATE_PROCESS=0``
+    keeps the gate in the run's process."""
+    global _process, _process_pid
+    if os.environ.get("BUDGETWH_GATE_PROCESS", "1") == "0":
+        return None
+    if _process is not None and _process_pid == os.getpid() and _process.alive:
+        return _process
+    try:
+        _process, _process_pid = GateProcess(), os.getpid()
+    except OSError as exc:  # no process could be started: the gate runs in this one
+        _log.warning("could not start the quality gate's process (%s): validating in this one", exc)
+        _process = None
+        return None
+    atexit.register(stop_gate_process)
+    return _process
+
+
+def gate_process_running() -> bool:
+    return _process is not None and _process_pid == os.getpid() and _process.alive
+
+
+def stop_gate_process() -> None:
+    global _process
+    if _process is not None and _process_pid == os.getpid():
+        _process.close()
+    _process = None
+
+
+def validate_warehouse(db_path: Path, **kwargs) -> dict:
+    """The quality gate on ``db_path``: in the gate's process when one runs, else here."""
+    from pipelines.publish import gate
+
+    if gate_process_running():
+        try:
+            return _process.validate_warehouse(db_path, **kwargs)
+        except GateProcessError as exc:
+            _log.warning("the quality gate's process failed (%s): validating in this process", exc)
+            stop_gate_process()
+    return gate.validate_warehouse(db_path, **kwargs)
+
+
+def _serve() -> None:
+    """The child: load GE and the suites, then answer requests until standard input closes."""
+    answers = os.fdopen(int(os.environ.pop("BUDGETWH_GATE_ANSWER_FD")), "wb")
+    from pipelines.publish import gate
+    from pipelines.validate.expectations import preload_quality_engine, wait_for_preload
+
+    preload_quality_engine()
+    wait_for_preload()
+    requests = sys.stdin.buffer
+    while True:
+        try:
+            verb, db_path, kwargs, env = pickle.load(requests)
+        except EOFError:
+            return
+        for k in [k for k in os.environ if k.startswith(ENV_PREFIXES)]:
+            if k not in env:
+                del os.environ[k]
+        os.environ.update(env)
+        try:
+            if verb != "validate_warehouse":
+                raise ValueError(f"unknown request {verb!r}")
+            answer = ("ok", gate.validate_warehouse(Path(db_path), **kwargs))
+        except BaseException:  # reported to the parent, which validates itself and raises it there
+            answer = ("error", traceback.format_exc(limit=8))
+        pickle.dump(answer, answers)
+        answers.flush()
+
+
+if __name__ == "__main__":
+    _serve()

@@ -41,13 +41,13 @@ _BRACKETS = str.maketrans({"（": "(", "）": ")", "【": "(", "】": ")", "〔"
 
 def code_name_key(name: str) -> str:
     """A printed name reduced for comparison: NFKC, no whitespace or leading ordinal / 其中：, one kind
-    of bracket, and 其他X支出 = 其他X (publishers print the 其他 items with and without 支出)."""
+    of bracket, 其他X支出 = 其他X (publishers print the 其他 items with and without 支出), and no 的."""
     key = unicodedata.normalize("NFKC", name or "").translate(_BRACKETS)
     key = re.sub(r"\s+", "", key)
     key = re.sub(r"^(其中[:：]|[一二三四五六七八九十]+、|\d+[、.])", "", key)
     if key.startswith("其他") and key.endswith("支出") and len(key) > 4:
         key = key[: -len("支出")]
-    return key
+    return key.replace("的", "")  # 对个人和家庭(的)补助: the particle is printed or left out
 
 
 @cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import tempfile
@@ -22,7 +23,14 @@ from pathlib import Path
 import duckdb
 
 from pipelines.normalize.codes import REFERENCE_DIR
-from pipelines.publish.combine import ALL_TABLES, DERIVED_TABLES, built_fingerprint, tables_dir
+from pipelines.publish.combine import (
+    ALL_TABLES,
+    DERIVED_TABLES,
+    built_fingerprint,
+    built_states,
+    facts_combined,
+    tables_dir,
+)
 from pipelines.publish.faults import checkpoint, stage
 from pipelines.publish.lake import Lake, is_stale_temp, temp_prefix
 
@@ -114,7 +122,7 @@ def _build_candidate(lake: Lake, warehouse: Path, run: str) -> Path:
     tmp = warehouse.with_name(f"{temp_prefix(warehouse.name)}building")
     with lake.publish_lock():
         fingerprint = built_fingerprint(lake)
-        if fingerprint is None and tables_dir(lake).exists():
+        if (fingerprint is None and tables_dir(lake).exists()) or (fingerprint and not facts_combined(lake)):
             raise RuntimeError(
                 "The combined tables of the lake are incomplete (a build was interrupted); "
                 "run the ingest or publish job again to rebuild them."
@@ -139,12 +147,10 @@ def _build_candidate(lake: Lake, warehouse: Path, run: str) -> Path:
                     "'first_year': 'INTEGER', 'last_year': 'INTEGER', 'source': 'VARCHAR'})"
                 )
             con.execute((SQL_DIR / "views.sql").read_text(encoding="utf-8"))
-            meta = {
-                "lake_fingerprint": fingerprint or "",
-                "built_at": dt.datetime.now().isoformat(timespec="seconds"),
-                "lake": str(lake.root),
-            }
-            con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(meta.items()))
+            states = sorted(built_states(lake).items())
+            if states:
+                con.executemany("INSERT INTO publish_doc_state VALUES (?, ?)", states)
+            con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(build_meta(lake, fingerprint).items()))
             checkpoint("candidate.build")
             con.execute("CHECKPOINT")
         except BaseException:
@@ -155,6 +161,25 @@ def _build_candidate(lake: Lake, warehouse: Path, run: str) -> Path:
         con.close()
         os.replace(tmp, final)
     return final
+
+
+def schema_fingerprint() -> str:
+    """A hash of what shapes a warehouse besides the documents: its DDL, its views and the code
+    catalogues. An incremental publish only starts from a warehouse built with the same."""
+    h = hashlib.sha256()
+    for path in (SQL_DIR / "tables.sql", SQL_DIR / "views.sql", *sorted(REFERENCE_DIR.glob("*_codes.csv"))):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def build_meta(lake: Lake, fingerprint: str | None, mode: str = "full") -> dict[str, str]:
+    return {
+        "lake_fingerprint": fingerprint or "",
+        "built_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "lake": str(lake.root),
+        "schema_fingerprint": schema_fingerprint(),
+        "publish_mode": mode,  # full | incremental: how this file was built
+    }
 
 
 def promote(candidate: Path, warehouse: Path, lake: Lake | None = None) -> None:

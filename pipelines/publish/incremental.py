@@ -1,0 +1,276 @@
+"""Incremental publishing: a run's cost follows the documents it adds, replaces or removes.
+
+The published warehouse records the state of every document row it was loaded from
+(``publish_doc_state``; ``Lake.document_states``). The next run copies the published file beside it
+(readers keep the published file: it is never written in place), and inside one transaction on the
+copy deletes the rows of every document whose state differs from the lake's (added, re-parsed,
+quarantined, moved or removed) and loads the changed documents' per-document Parquet files in their
+place. The derived tables (documents with status, unit and canonical document; units; publication
+conflicts) are small (a row per document or unit) and are rewritten whole; the views
+(``func_canonical``, ``budget_vs_final`` …) are computed on read, so nothing else is stored. The
+candidate then goes through the same screen, gate and atomic swap as a full rebuild, restricted to
+the rows of the documents the change can reach (``PublishScope``).
+
+A full rebuild (``combine.build_tables`` + ``warehouse.build_candidate``) is used instead when no
+published warehouse can be the base (none yet, another schema, DDL or code catalogue), when the
+change is most of the warehouse anyway, or when asked (``budgetwh ingest --full-rebuild``,
+``BUDGETWH_FULL_REBUILD=1``, or the ``full_rebuild`` field of the warehouse resource). Both give the
+same warehouse (``tests/test_incremental_publish.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.normalize.frames import SCHEMAS
+from pipelines.publish.combine import derived_frames, scan_files, write_derived_tables
+from pipelines.publish.faults import checkpoint, stage
+from pipelines.publish.lake import Lake, temp_prefix
+from pipelines.publish.warehouse import (
+    BUILD_MEMORY_LIMIT,
+    build_meta,
+    candidate_path,
+    execute_with_headroom,
+    remove_abandoned_candidates,
+    remove_stale_builds,
+    schema_fingerprint,
+    sql_string,
+)
+
+# Past this share of the warehouse's documents (and this many documents) a full rebuild costs no
+# more than deleting and reloading, and compacts the file.
+FULL_REBUILD_SHARE = 0.5
+FULL_REBUILD_MIN_DOCUMENTS = 50
+
+
+def full_rebuild_requested(flag: bool = False) -> bool:
+    return flag or os.environ.get("BUDGETWH_FULL_REBUILD", "").strip().lower() in ("1", "true", "yes")
+
+
+@dataclass
+class PublishScope:
+    """What an incremental publish changed: ``changed`` documents were deleted and loaded again
+    (or removed); ``documents`` are every document whose rows in some view may differ from the
+    published warehouse's: the changed ones, those whose derived row changed (status, unit,
+    canonical document), and every document of the same unit (by unit_key or by name, every year:
+    canonical choices, budget_vs_final and the prior-year checks compare a unit's documents).
+    ``units`` are their unit keys and those whose units row changed."""
+
+    changed: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+    units: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IncrementalCandidate:
+    path: Path
+    scope: PublishScope
+
+
+def published_states(warehouse: Path) -> dict[str, str] | None:
+    """The document states of the published warehouse, or None when it cannot be the base of an
+    incremental publish (no file, another schema, built before states were recorded)."""
+    if not Path(warehouse).exists():
+        return None
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        meta = dict(con.execute("SELECT key, value FROM warehouse_meta").fetchall())
+        if meta.get("schema_fingerprint") != schema_fingerprint():
+            return None
+        return dict(con.execute("SELECT doc_id, state FROM publish_doc_state").fetchall())
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+def _read_published(warehouse: Path, table: str) -> pl.DataFrame:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.sql(f"SELECT * FROM {table}").pl()
+    finally:
+        con.close()
+
+
+def _stage_changed_facts(lake: Lake, doc_ids: list[str], scratch: Path) -> dict[str, Path]:
+    """The changed documents' rows of every fact table, one Parquet file per table, through the
+    same Polars scan the full rebuild combines with (types and missing columns alike)."""
+    staged = {}
+    for table in SCHEMAS:
+        files = [p for d in doc_ids if (p := lake.doc_dir(d) / f"{table}.parquet").exists()]
+        if files:
+            staged[table] = scratch / f"{table}.parquet"
+            scan_files(files, table).sink_parquet(staged[table])
+    return staged
+
+
+def _changed_keys(old: pl.DataFrame, new: pl.DataFrame, key: str) -> set:
+    """Values of ``key`` whose row differs between two versions of a table (added, removed or changed)."""
+    columns = [c for c in new.columns if c in old.columns]
+    old_rows = set(old.select(columns).iter_rows()) if len(old) else set()
+    new_rows = set(new.select(columns).iter_rows())
+    at = columns.index(key)
+    return {row[at] for row in old_rows ^ new_rows}
+
+
+def publish_scope(
+    changed: list[str], old_docs: pl.DataFrame, new_docs: pl.DataFrame, old_units: pl.DataFrame, new_units: pl.DataFrame
+) -> PublishScope:
+    seeds = set(changed) | _changed_keys(old_docs, new_docs, "doc_id")
+    changed_units = _changed_keys(old_units, new_units, "unit_key")
+    keys: set = set(changed_units)
+    names: set = set()
+    for frame in (old_docs, new_docs):
+        touched = frame.filter(pl.col("doc_id").is_in(sorted(seeds)))
+        keys |= set(touched["unit_key"].to_list())
+        names |= set(touched["unit_name"].to_list())
+    related = new_docs.filter(
+        pl.col("unit_key").is_in([k for k in keys if k is not None])
+        | pl.col("unit_name").is_in([n for n in names if n is not None])
+        | (pl.col("unit_key").is_null() & pl.lit(None in keys))
+        | (pl.col("unit_name").is_null() & pl.lit(None in names))
+    )
+    documents = seeds | set(related["doc_id"].to_list())
+    units = keys | set(related["unit_key"].to_list())
+    return PublishScope(sorted(changed), sorted(documents), sorted(u for u in units if u is not None))
+
+
+def build_incremental_candidate(lake: Lake, warehouse: Path, run: str = "local") -> IncrementalCandidate | None:
+    """The next warehouse as a copy of the published one with the changed documents' rows
+    replaced, or None when a full rebuild is needed (see the module's docstring)."""
+    with stage("the incremental candidate build"):
+        return _build_incremental(lake, Path(warehouse), run)
+
+
+def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCandidate | None:
+    remove_stale_builds(warehouse)
+    remove_abandoned_candidates(warehouse)
+    final = candidate_path(warehouse, run)
+    tmp = warehouse.with_name(f"{temp_prefix(warehouse.name)}building")
+    with lake.publish_lock(), tempfile.TemporaryDirectory(prefix="budgetwh-incremental-") as scratch:
+        base = published_states(warehouse)
+        if base is None:
+            return None
+        # Another run may replace a document while we read it: read again until the lake held still.
+        for _attempt in range(5):
+            fingerprint = lake.fingerprint()
+            states = lake.document_states()
+            changed = sorted(d for d in states.keys() | base.keys() if states.get(d) != base.get(d))
+            if len(changed) > max(FULL_REBUILD_MIN_DOCUMENTS, FULL_REBUILD_SHARE * len(base)):
+                return None
+            frames = derived_frames(lake)
+            for p in Path(scratch).iterdir():
+                p.unlink()
+            staged = _stage_changed_facts(lake, [d for d in changed if d in states], Path(scratch))
+            if lake.fingerprint() == fingerprint:
+                break
+        else:  # the lake kept changing: publish what was read, and make the next run reload everything
+            fingerprint, states = f"unsettled-{fingerprint}", {}
+        scope = publish_scope(
+            changed,
+            _read_published(warehouse, "doc_document"),
+            frames["doc_document"],
+            _read_published(warehouse, "dim_unit"),
+            frames["dim_unit"],
+        )
+        for stale in (tmp, final):
+            stale.unlink(missing_ok=True)
+        shutil.copyfile(warehouse, tmp)  # the published file is only read: its readers are not disturbed
+        try:
+            _apply_changes(tmp, lake, changed, staged, frames, states, fingerprint)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            Path(f"{tmp}.wal").unlink(missing_ok=True)
+            raise
+        write_derived_tables(lake, frames, fingerprint, states)
+        os.replace(tmp, final)
+    return IncrementalCandidate(final, scope)
+
+
+def _apply_changes(
+    db: Path,
+    lake: Lake,
+    changed: list[str],
+    staged: dict[str, Path],
+    frames: dict[str, pl.DataFrame],
+    states: dict[str, str],
+    fingerprint: str,
+) -> None:
+    """One transaction: a reader of the candidate (the screen, the gate) sees all of it or none."""
+    con = duckdb.connect(str(db), config={"memory_limit": BUILD_MEMORY_LIMIT})
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("CREATE TEMP TABLE changed_documents (doc_id VARCHAR)")
+        if changed:
+            con.executemany("INSERT INTO changed_documents VALUES (?)", [(d,) for d in changed])
+        for table in SCHEMAS:
+            con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT doc_id FROM changed_documents)")
+            if table in staged:
+                execute_with_headroom(
+                    con, f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{sql_string(staged[table])}')"
+                )
+        for name, frame in frames.items():
+            con.execute(f"DELETE FROM {name}")
+            if len(frame):
+                con.register("derived_frame", frame.to_arrow())
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM derived_frame")
+                con.unregister("derived_frame")
+        con.execute("DELETE FROM publish_doc_state")
+        if states:
+            con.executemany("INSERT INTO publish_doc_state VALUES (?, ?)", sorted(states.items()))
+        con.execute("DELETE FROM warehouse_meta")
+        meta = build_meta(lake, fingerprint, "incremental")
+        con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(meta.items()))
+        checkpoint("candidate.build")
+        con.execute("COMMIT")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading only what a change can reach (the screen and the quality gate)
+
+
+def register_scope(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> None:
+    """The scope's documents and units as temporary tables of ``con`` (the warehouse stays read-only)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE scope_documents (doc_id VARCHAR)")
+    con.execute("CREATE OR REPLACE TEMP TABLE scope_units (unit_key VARCHAR)")
+    if scope.documents:
+        con.executemany("INSERT INTO scope_documents VALUES (?)", [(d,) for d in scope.documents])
+    if scope.units:
+        con.executemany("INSERT INTO scope_units VALUES (?)", [(u,) for u in scope.units])
+
+
+def scope_filter(columns: set[str]) -> str | None:
+    """A condition on a view's rows that keeps those the scope can reach, by the columns the view
+    has (documents by doc_id; projects' rows by project_id; per-unit rows by unit_key, with the
+    rows of no unit); None for a view of neither (the code catalogues: read whole, they are small)."""
+    if "doc_id" in columns:
+        return "doc_id IN (SELECT doc_id FROM scope_documents)"
+    if "project_id" in columns:
+        return (
+            "project_id IN (SELECT project_id FROM fact_project WHERE doc_id IN (SELECT doc_id FROM scope_documents))"
+        )
+    if "unit_key" in columns:
+        return "(unit_key IS NULL OR unit_key IN (SELECT unit_key FROM scope_units))"
+    return None
+
+
+def scoped_view(con: duckdb.DuckDBPyConnection, view: str, scope: PublishScope | None) -> str:
+    """``view``, or a subquery of its rows within ``scope``."""
+    if scope is None:
+        return view
+    columns = {r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()}
+    condition = scope_filter(columns)
+    return view if condition is None else f"(SELECT * FROM {view} WHERE {condition})"

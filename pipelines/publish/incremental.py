@@ -176,13 +176,7 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
                 break
         else:  # the lake kept changing: publish what was read, and make the next run reload everything
             fingerprint, states = f"unsettled-{fingerprint}", {}
-        scope = publish_scope(
-            changed,
-            _read_published(warehouse, "doc_document"),
-            frames["doc_document"],
-            _read_published(warehouse, "dim_unit"),
-            frames["dim_unit"],
-        )
+        old_documents, old_units = _read_published(warehouse, "doc_document"), _read_published(warehouse, "dim_unit")
         for stale in (tmp, final):
             stale.unlink(missing_ok=True)
         shutil.copyfile(warehouse, tmp)  # the published file is only read: its readers are not disturbed
@@ -192,6 +186,10 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
             tmp.unlink(missing_ok=True)
             Path(f"{tmp}.wal").unlink(missing_ok=True)
             raise
+        # compared as loaded (the same column types on both sides)
+        scope = publish_scope(
+            changed, old_documents, _read_published(tmp, "doc_document"), old_units, _read_published(tmp, "dim_unit")
+        )
         write_derived_tables(lake, frames, fingerprint, states)
         os.replace(tmp, final)
     return IncrementalCandidate(final, scope)

@@ -164,7 +164,12 @@ def test_the_scoped_gate_blocks_on_a_changed_row_and_on_a_repeated_key(sequence,
         )
     finally:
         con.close()
-    scope = PublishScope(changed=[changed], documents=[changed], units=[])
+    unit = (
+        duckdb.connect(str(copy), read_only=True)
+        .execute("SELECT unit_key FROM doc_document WHERE doc_id = ?", [changed])
+        .fetchone()[0]
+    )
+    scope = PublishScope(changed=[changed], documents=[changed], units=[unit])
     outcomes = validate_warehouse(copy, scope=scope)
     func = {o.check: o for o in outcomes["func_amounts"]}
     failed_func = [o for o in func.values() if o.blocks_publish]

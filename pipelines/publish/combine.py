@@ -159,7 +159,9 @@ def write_derived_tables(lake: Lake, frames: dict[str, pl.DataFrame], fingerprin
     out_dir = tables_dir(lake)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "_fingerprint.json").unlink(missing_ok=True)
-    for name, frame in frames.items():
+    for i, (name, frame) in enumerate(frames.items()):
+        if i == 1:
+            checkpoint("tables.write")  # one table replaced, the fingerprint gone: not trusted until rewritten
         tmp = out_dir / f"{temp_prefix(name)}parquet"
         frame.write_parquet(tmp)
         os.replace(tmp, out_dir / f"{name}.parquet")

@@ -148,7 +148,7 @@ def publish_scope(
 def build_incremental_candidate(lake: Lake, warehouse: Path, run: str = "local") -> IncrementalCandidate | None:
     """The next warehouse as a copy of the published one with the changed documents' rows
     replaced, or None when a full rebuild is needed (see the module's docstring)."""
-    with stage("the incremental candidate build"):
+    with stage("the candidate build"):
         return _build_incremental(lake, Path(warehouse), run)
 
 
@@ -179,19 +179,19 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
         old_documents, old_units = _read_published(warehouse, "doc_document"), _read_published(warehouse, "dim_unit")
         for stale in (tmp, final):
             stale.unlink(missing_ok=True)
-        shutil.copyfile(warehouse, tmp)  # the published file is only read: its readers are not disturbed
         try:
+            shutil.copyfile(warehouse, tmp)  # the published file is only read: its readers are not disturbed
             _apply_changes(tmp, lake, changed, staged, frames, states, fingerprint)
+            # compared as loaded (the same column types on both sides)
+            new_documents, new_units = _read_published(tmp, "doc_document"), _read_published(tmp, "dim_unit")
+            scope = publish_scope(changed, old_documents, new_documents, old_units, new_units)
+            with stage("combining the fact tables"):
+                write_derived_tables(lake, frames, fingerprint, states)
+            os.replace(tmp, final)
         except BaseException:
             tmp.unlink(missing_ok=True)
             Path(f"{tmp}.wal").unlink(missing_ok=True)
             raise
-        # compared as loaded (the same column types on both sides)
-        scope = publish_scope(
-            changed, old_documents, _read_published(tmp, "doc_document"), old_units, _read_published(tmp, "dim_unit")
-        )
-        write_derived_tables(lake, frames, fingerprint, states)
-        os.replace(tmp, final)
     return IncrementalCandidate(final, scope)
 
 
@@ -241,28 +241,33 @@ def _apply_changes(
 
 
 def register_scope(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> None:
-    """The scope's documents and units as temporary tables of ``con`` (the warehouse stays read-only)."""
+    """The scope's documents as a temporary table of ``con`` (the warehouse stays read-only)."""
     con.execute("CREATE OR REPLACE TEMP TABLE scope_documents (doc_id VARCHAR)")
-    con.execute("CREATE OR REPLACE TEMP TABLE scope_units (unit_key VARCHAR)")
     if scope.documents:
         con.executemany("INSERT INTO scope_documents VALUES (?)", [(d,) for d in scope.documents])
-    if scope.units:
-        con.executemany("INSERT INTO scope_units VALUES (?)", [(u,) for u in scope.units])
 
 
-def scope_filter(columns: set[str]) -> str | None:
+def _literals(values: list[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
+
+
+def scope_filter(columns: set[str], scope: PublishScope) -> str | None:
     """A condition on a view's rows that keeps those the scope can reach, by the columns the view
-    has (documents by doc_id; projects' rows by project_id; per-unit rows by unit_key, with the
-    rows of no unit); None for a view of neither (the code catalogues: read whole, they are small)."""
-    if "doc_id" in columns:
-        return "doc_id IN (SELECT doc_id FROM scope_documents)"
-    if "project_id" in columns:
-        return (
-            "project_id IN (SELECT project_id FROM fact_project WHERE doc_id IN (SELECT doc_id FROM scope_documents))"
-        )
+    has: documents by doc_id, per-unit rows by unit_key (with the rows of no unit), projects' rows
+    by project_id; None for a view of none (the code catalogues: read whole, they are small).
+    Lists of literals, not subqueries: DuckDB pushes ``unit_key IN (…)`` below the windows of
+    func_canonical and budget_vs_final (they partition by unit), so only the scope's units are
+    evaluated (measured: 0.02 s instead of 0.12 s for one unit of 500 documents)."""
+    conditions = []
     if "unit_key" in columns:
-        return "(unit_key IS NULL OR unit_key IN (SELECT unit_key FROM scope_units))"
-    return None
+        conditions.append(f"(unit_key IS NULL OR unit_key IN ({_literals(scope.units)}))")
+    if "doc_id" in columns:
+        conditions.append(f"doc_id IN ({_literals(scope.documents)})")
+    elif "project_id" in columns:
+        conditions.append(
+            f"project_id IN (SELECT project_id FROM fact_project WHERE doc_id IN ({_literals(scope.documents)}))"
+        )
+    return " AND ".join(conditions) or None
 
 
 def scoped_view(con: duckdb.DuckDBPyConnection, view: str, scope: PublishScope | None) -> str:
@@ -270,5 +275,5 @@ def scoped_view(con: duckdb.DuckDBPyConnection, view: str, scope: PublishScope |
     if scope is None:
         return view
     columns = {r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()}
-    condition = scope_filter(columns)
+    condition = scope_filter(columns, scope)
     return view if condition is None else f"(SELECT * FROM {view} WHERE {condition})"

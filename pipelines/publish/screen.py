@@ -139,11 +139,13 @@ def unique_key(expectation: dict) -> list[str] | None:
     return None
 
 
-def _source(view: str, columns: set[str]) -> str:
+def _source(view: str, columns: set[str], relation: str | None = None) -> str:
+    """The view's rows with ``__doc``; ``relation``: a subquery of the view read in its place."""
+    relation = relation or view
     if view in _ATTRIBUTION:
-        return f"({_ATTRIBUTION[view]})"
+        return f"({_ATTRIBUTION[view].replace(f'FROM {view} v', f'FROM {relation} v', 1)})"
     if "doc_id" in columns:
-        return f"(SELECT *, doc_id AS __doc FROM {view})"
+        return f"(SELECT *, doc_id AS __doc FROM {relation})"
     return ""
 
 
@@ -212,12 +214,17 @@ def screen_candidate(db_path: Path, scope: PublishScope | None = None) -> dict[s
             if view not in views:
                 continue  # the gate reports a missing view: the pipeline's fault
             columns = _columns(con, view)
-            source = _source(view, columns)
+            relation = scoped_view(con, view, scope)
+            source = _source(view, columns, relation)
             if not source:
                 continue
-            relation = scoped_view(con, view, scope)
-            if scope is not None:
-                source = f"(SELECT * FROM {source} WHERE __doc IN (SELECT doc_id FROM scope_documents))"
+            if scope is not None:  # the scope's rows, evaluated once for all the view's expectations
+                execute_with_headroom(
+                    con,
+                    f"CREATE OR REPLACE TEMP TABLE screened_rows AS SELECT * FROM {source} "
+                    "WHERE __doc IN (SELECT doc_id FROM scope_documents)",
+                )
+                source = "screened_rows"
             for expectation in load_suite(view)["expectations"]:
                 if expectation.get("severity", "critical") != "critical":
                     continue

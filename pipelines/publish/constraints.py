@@ -68,6 +68,13 @@ def check_warehouse_constraints(con: duckdb.DuckDBPyConnection, outcomes: dict[s
         key = uniqueness_key(view)
         if not key or view not in views:
             continue
+        columns = {r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()}
+        if "unit_name" in key and "unit_key" in columns:
+            # func_canonical, budget_vs_final: the gate read every row of the scope's units, and the
+            # scope holds every unit of a name it touches (publish_scope), so a repeated key is
+            # among the rows it read. Counting them over the whole view would evaluate its window
+            # over every row (3.8 s at 2,000 documents).
+            continue
         rows, sample = duplicate_keys(con, view, key)
         if not rows:
             continue

@@ -20,6 +20,7 @@ same warehouse (``tests/test_incremental_publish.py``).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -35,13 +36,19 @@ from pipelines.publish.faults import checkpoint, stage
 from pipelines.publish.lake import Lake, temp_prefix
 from pipelines.publish.warehouse import (
     BUILD_MEMORY_LIMIT,
+    PUBLIC_VIEWS,
+    VIEW_COUNTS_KEY,
     build_meta,
     candidate_path,
+    capped_connection,
+    count_views,
     execute_with_headroom,
+    read_meta,
     remove_abandoned_candidates,
     remove_stale_builds,
     schema_fingerprint,
     sql_string,
+    view_names,
 )
 
 # Past this share of the warehouse's documents (and this many documents) a full rebuild costs no
@@ -134,6 +141,10 @@ def publish_scope(
         touched = frame.filter(pl.col("doc_id").is_in(sorted(seeds)))
         keys |= set(touched["unit_key"].to_list())
         names |= set(touched["unit_name"].to_list())
+    # a unit's name as the units table prints it (budget_vs_final's key) may be another unit's too
+    for frame in (old_units, new_units):
+        printed = set(frame.filter(pl.col("unit_key").is_in([k for k in keys if k is not None]))["unit_name"])
+        keys |= set(frame.filter(pl.col("unit_name").is_in(sorted(n for n in printed if n is not None)))["unit_key"])
     related = new_docs.filter(
         pl.col("unit_key").is_in([k for k in keys if k is not None])
         | pl.col("unit_name").is_in([n for n in names if n is not None])
@@ -185,6 +196,7 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
             # compared as loaded (the same column types on both sides)
             new_documents, new_units = _read_published(tmp, "doc_document"), _read_published(tmp, "dim_unit")
             scope = publish_scope(changed, old_documents, new_documents, old_units, new_units)
+            _record_row_counts(warehouse, tmp, scope)
             with stage("combining the fact tables"):
                 write_derived_tables(lake, frames, fingerprint, states)
             os.replace(tmp, final)
@@ -231,6 +243,33 @@ def _apply_changes(
         con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(meta.items()))
         checkpoint("candidate.build")
         con.execute("COMMIT")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def _scoped_counts(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> dict[str, int]:
+    existing = view_names(con)
+    return {
+        v: execute_with_headroom(con, f"SELECT count(*) FROM {scoped_view(con, v, scope)}").fetchone()[0]
+        for v in PUBLIC_VIEWS
+        if v in existing
+    }
+
+
+def _record_row_counts(published: Path, candidate: Path, scope: PublishScope) -> None:
+    """The candidate's view row counts: the published counts, less the rows the scope held
+    there, plus those it holds now (rows outside the scope are the same in both files)."""
+    before = json.loads(read_meta(published, VIEW_COUNTS_KEY) or "{}")
+    with capped_connection(published) as con:
+        old = _scoped_counts(con, scope)
+    with capped_connection(candidate) as con:
+        new = _scoped_counts(con, scope) if set(before) >= set(old) else count_views(con)
+    counts = {v: before[v] - old.get(v, 0) + n if v in before else n for v, n in new.items()}
+    con = duckdb.connect(str(candidate))
+    try:
+        con.execute("DELETE FROM warehouse_meta WHERE key = ?", [VIEW_COUNTS_KEY])
+        con.execute("INSERT INTO warehouse_meta VALUES (?, ?)", [VIEW_COUNTS_KEY, json.dumps(counts)])
         con.execute("CHECKPOINT")
     finally:
         con.close()

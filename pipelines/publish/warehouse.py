@@ -151,6 +151,7 @@ def _build_candidate(lake: Lake, warehouse: Path, run: str) -> Path:
             if states:
                 con.executemany("INSERT INTO publish_doc_state VALUES (?, ?)", states)
             con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(build_meta(lake, fingerprint).items()))
+            con.execute("INSERT INTO warehouse_meta VALUES (?, ?)", [VIEW_COUNTS_KEY, json.dumps(count_views(con))])
             checkpoint("candidate.build")
             con.execute("CHECKPOINT")
         except BaseException:
@@ -294,16 +295,27 @@ def view_names(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute(sql).fetchall()}
 
 
+# The rows of every public view, counted once when the warehouse is built (counting func_canonical
+# evaluates its window over every row) and kept in warehouse_meta for the summary, the asset
+# metadata and the health check.
+VIEW_COUNTS_KEY = "view_row_counts"
+
+
+def count_views(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    existing = view_names(con)
+    return {
+        v: execute_with_headroom(con, f"SELECT count(*) FROM {v}").fetchone()[0] for v in PUBLIC_VIEWS if v in existing
+    }
+
+
 def row_counts(warehouse: Path) -> dict[str, int]:
     if not Path(warehouse).exists():
         return {}
+    recorded = read_meta(warehouse, VIEW_COUNTS_KEY)
+    if recorded:
+        return json.loads(recorded)
     with capped_connection(warehouse) as con:
-        existing = view_names(con)
-        return {
-            v: execute_with_headroom(con, f"SELECT count(*) FROM {v}").fetchone()[0]
-            for v in PUBLIC_VIEWS
-            if v in existing
-        }
+        return count_views(con)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -285,7 +285,10 @@ def execute_with_headroom(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Du
                 raise
             con.execute(f"SET memory_limit = '{bigger}MB'")
     if original is not None:  # through a cursor: on ``con`` it would replace the pending result
-        con.cursor().execute(f"SET memory_limit = '{original}'")
+        try:
+            con.cursor().execute(f"SET memory_limit = '{original}'")
+        except duckdb.OutOfMemoryException:
+            pass  # the pending result holds more than the original cap: it stays raised (a full rebuild's screen at 2,000 documents)
     return result
 
 

@@ -285,10 +285,10 @@ def execute_with_headroom(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Du
                 raise
             con.execute(f"SET memory_limit = '{bigger}MB'")
     if original is not None:  # through a cursor: on ``con`` it would replace the pending result
-        try:
+        # a pending result holding more than the original cap keeps it raised (seen: the full
+        # rebuild's screen at 2,000 documents failed here)
+        with contextlib.suppress(duckdb.OutOfMemoryException):
             con.cursor().execute(f"SET memory_limit = '{original}'")
-        except duckdb.OutOfMemoryException:
-            pass  # the pending result holds more than the original cap: it stays raised (a full rebuild's screen at 2,000 documents)
     return result
 
 

@@ -19,9 +19,10 @@ import duckdb
 
 from assets.documents import source_documents
 from assets.resources import WarehouseResource
-from pipelines.publish.combine import build_tables, tables_dir
+from pipelines.publish.combine import build_tables, built_fingerprint, tables_dir
 from pipelines.publish.gate import load_outcomes, save_outcomes
 from pipelines.publish.gate_process import validate_warehouse
+from pipelines.publish.incremental import PublishScope, build_incremental_candidate, full_rebuild_requested
 from pipelines.publish.report import write_html_report
 from pipelines.publish.screen import quarantine_breakers, screen_candidate
 from pipelines.publish.warehouse import (
@@ -173,6 +174,23 @@ def _remove_candidates_of_finished_runs(context: dg.AssetExecutionContext, targe
             p.unlink(missing_ok=True)
 
 
+def _build(context: dg.AssetExecutionContext, lake, target: Path, full: bool) -> tuple[Path, PublishScope | None]:
+    """The candidate: incremental from the published warehouse when it can be (``incremental.py``),
+    else rebuilt from the whole lake. Returns it with the scope its checks may be limited to."""
+    started = time.perf_counter()
+    built = None if full else build_incremental_candidate(lake, target, context.run_id[:8])
+    if built is not None:
+        context.log.info(
+            f"incremental candidate: {len(built.scope.changed)} documents replaced, {len(built.scope.documents)} "
+            f"within reach, in {time.perf_counter() - started:.1f}s"
+        )
+        return built.path, built.scope
+    build_tables(lake)
+    db = build_candidate(lake, target, context.run_id[:8])
+    context.log.info(f"built the candidate warehouse from the whole lake in {time.perf_counter() - started:.1f}s")
+    return db, None
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(view, deps=[source_documents], group_name="facts", kinds={"polars", "duckdb"}, description=text)
@@ -184,44 +202,52 @@ def _remove_candidates_of_finished_runs(context: dg.AssetExecutionContext, targe
 def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     lake = warehouse.lake
     target = warehouse.warehouse_path
-    started = time.perf_counter()
-    if build_tables(lake):
-        context.log.info(f"combined the lake's documents into fact tables in {time.perf_counter() - started:.1f}s")
+    full = full_rebuild_requested(warehouse.full_rebuild)
     outcomes_path = tables_dir(lake) / "_validation.json"
-    if is_current(lake, target) and outcomes_path.exists():
+    if full:
+        started = time.perf_counter()
+        build_tables(lake, force=True)
+        context.log.info(f"full rebuild: combined the lake's documents in {time.perf_counter() - started:.1f}s")
+    if (
+        not full
+        and is_current(lake, target)
+        and built_fingerprint(lake) == lake.fingerprint()
+        and outcomes_path.exists()
+    ):
         context.log.info("nothing changed since the published warehouse: reporting its checks")
         db, outcomes, rebuilt = target, load_outcomes(outcomes_path), False
     else:
         _remove_candidates_of_finished_runs(context, target)
-        started = time.perf_counter()
-        db = build_candidate(lake, target, context.run_id[:8])
-        context.log.info(f"built the candidate warehouse in {time.perf_counter() - started:.1f}s")
+        db, scope = _build(context, lake, target, full)
         # One document's content must not block the others: breakers are quarantined, then rebuilt without.
-        breakers = quarantine_breakers(lake, screen_candidate(db))
+        breakers = quarantine_breakers(lake, screen_candidate(db, scope))
         if breakers:
             for doc_id in breakers:
                 context.log.warning(f"{doc_id}: quarantined: {(lake.document(doc_id) or {}).get('error')}")
-            build_tables(lake)
-            db = build_candidate(lake, target, context.run_id[:8])
+            db, scope = _build(context, lake, target, full)
         started = time.perf_counter()
-        outcomes = validate_warehouse(db)
+        outcomes = validate_warehouse(db, scope=scope)
         checks = sum(len(v) for v in outcomes.values())
         failed = sum(not o.success for v in outcomes.values() for o in v)
+        within = "" if scope is None else f" over the rows of {len(scope.documents)} documents"
         context.log.info(
-            f"quality gate: {checks} expectations, {failed} failed, in {time.perf_counter() - started:.1f}s"
+            f"quality gate: {checks} expectations{within}, {failed} failed, in {time.perf_counter() - started:.1f}s"
         )
         save_outcomes(outcomes_path, outcomes)
         rebuilt = True
     started = time.perf_counter()
     report = write_html_report(db, outcomes, target.parent / "reports")
     context.log.info(f"wrote the quality report in {time.perf_counter() - started:.1f}s")
-    with capped_connection(db) as con:  # counting a view evaluates it whole: capped memory
+    counts = row_counts(db)  # counted when the warehouse was built
+    with capped_connection(db) as con:  # previews under capped memory
         for view in FACT_VIEWS:
             failed = [o for o in outcomes.get(view, []) if not o.success]
             yield dg.MaterializeResult(
                 asset_key=view,
                 metadata={
-                    "dagster/row_count": execute_with_headroom(con, f"SELECT count(*) FROM {view}").fetchone()[0],
+                    "dagster/row_count": counts[view]
+                    if view in counts
+                    else execute_with_headroom(con, f"SELECT count(*) FROM {view}").fetchone()[0],
                     "rebuilt": rebuilt,
                     "failed_checks": len(failed),
                     "quality_report": dg.MetadataValue.path(str(report)),

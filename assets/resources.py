@@ -12,6 +12,9 @@ class WarehouseResource(dg.ConfigurableResource):
     """``path`` is the DuckDB warehouse file; its lake of per-document results sits beside it."""
 
     path: str = str(default_warehouse())
+    # Rebuild the warehouse from the whole lake instead of replacing the changed documents' rows
+    # (pipelines/publish/incremental.py); also BUDGETWH_FULL_REBUILD=1, budgetwh ingest --full-rebuild.
+    full_rebuild: bool = False
 
     @property
     def warehouse_path(self) -> Path:

@@ -21,8 +21,6 @@ def _prepare_dagster_home(warehouse: Path) -> Path:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from pipelines.run.results import ingest_if_nothing_new
-
     warehouse = Path(args.warehouse or default_warehouse()).resolve()
     # Per-document budgets by flag travel as the environment does: to the job and its workers.
     if args.doc_timeout is not None:
@@ -43,7 +41,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if missing:
         print("No such file or folder: " + ", ".join(map(str, missing)), file=sys.stderr)
         return 2
-    result = None if args.full_run else ingest_if_nothing_new(paths, warehouse)
+    if args.full_rebuild:  # travels as the environment does, to the job's publish step (this run only)
+        os.environ["BUDGETWH_FULL_REBUILD"] = "1"
+    try:
+        return _ingest(args, paths, warehouse)
+    finally:
+        if args.full_rebuild:
+            os.environ.pop("BUDGETWH_FULL_REBUILD", None)
+
+
+def _ingest(args: argparse.Namespace, paths: list[Path], warehouse: Path) -> int:
+    from pipelines.run.results import ingest_if_nothing_new
+
+    result = None if args.full_run or args.full_rebuild else ingest_if_nothing_new(paths, warehouse)
     if result is None:  # there is work: the Dagster job runs
         from pipelines.publish.gate_process import start_gate_process
 
@@ -181,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--full-run", action="store_true",
         help="run the Dagster job even when nothing is new (by default a no-op ingest launches no run)",
+    )  # fmt: skip
+    s.add_argument(
+        "--full-rebuild", action="store_true",
+        help="rebuild the warehouse from every parsed document (by default only changed documents are reloaded)",
     )  # fmt: skip
     s.set_defaults(func=cmd_ingest)
 

@@ -143,6 +143,14 @@ CREATE TABLE warehouse_meta (
   value VARCHAR
 );
 
+-- Bookkeeping of incremental publishing (pipelines/publish/incremental.py): the state of every
+-- document row the warehouse was loaded from (Lake.document_states); a document whose state in
+-- the lake differs is deleted and loaded again.
+CREATE TABLE publish_doc_state (
+  doc_id VARCHAR PRIMARY KEY,
+  state  VARCHAR NOT NULL
+);
+
 -- Every number stated in a 决算 情况说明, with the sentence it came from (DOMAIN.md §5.2).
 -- role: BUDGET_INITIAL (年初预算) | BUDGET_ADJUSTED (全年预算/调整预算) | FINAL (决算) |
 --       EXECUTION_RATE (完成预算的 x%; basis = the stage it is measured against) | SHARE (占 x%) |

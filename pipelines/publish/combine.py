@@ -13,7 +13,7 @@ import polars as pl
 from pipelines.normalize.frames import SCHEMAS
 from pipelines.publish.canonical import choose_canonical, conflict_findings
 from pipelines.publish.faults import checkpoint, stage
-from pipelines.publish.lake import Lake, temp_prefix
+from pipelines.publish.lake import Lake, atomic_write_text, temp_prefix
 from pipelines.publish.units import build_units, read_aliases
 from pipelines.publish.versions import resolve_versions
 
@@ -93,8 +93,12 @@ def derived_frames(lake: Lake) -> dict[str, pl.DataFrame]:
 
 def _scan_table(lake: Lake, table: str) -> pl.LazyFrame | None:
     files = lake.table_files(table)
-    if not files:
-        return None
+    return scan_files(files, table) if files else None
+
+
+def scan_files(files: list[Path], table: str) -> pl.LazyFrame:
+    """Per-document Parquet files of one table, with the table's columns and types (files written
+    by an older parser may lack a column)."""
     scan = pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore")
     return scan.select([pl.col(c).cast(t) for c, t in SCHEMAS[table].items()])
 
@@ -115,9 +119,55 @@ def write_combined_table(lake: Lake, table: str, path: Path) -> None:
         scan.sink_parquet(path)
 
 
-def built_fingerprint(lake: Lake) -> str | None:
+def _fingerprint_record(lake: Lake) -> dict | None:
     p = tables_dir(lake) / "_fingerprint.json"
-    return json.loads(p.read_text())["fingerprint"] if p.exists() else None
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def built_fingerprint(lake: Lake) -> str | None:
+    record = _fingerprint_record(lake)
+    return record["fingerprint"] if record else None
+
+
+def facts_combined(lake: Lake) -> bool:
+    """Whether lake/tables holds every fact table of its fingerprint. An incremental publish
+    (``incremental.py``) writes only the derived tables there and loads the changed documents'
+    facts straight into the warehouse, so the combined fact tables are then absent."""
+    record = _fingerprint_record(lake)
+    return bool(record) and record.get("facts_combined", True)
+
+
+def built_states(lake: Lake) -> dict[str, str]:
+    """The document states (``Lake.document_states``) the combined tables were built from."""
+    p = tables_dir(lake) / "_doc_states.json"
+    return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
+
+
+def _commit_fingerprint(lake: Lake, fingerprint: str, states: dict[str, str], *, facts_combined: bool) -> None:
+    """The states, then the fingerprint (the commit marker: written last, atomically)."""
+    out_dir = tables_dir(lake)
+    atomic_write_text(out_dir / "_doc_states.json", json.dumps(states, sort_keys=True))
+    record = {"fingerprint": fingerprint, "facts_combined": facts_combined}
+    atomic_write_text(out_dir / "_fingerprint.json", json.dumps(record))
+
+
+def write_derived_tables(lake: Lake, frames: dict[str, pl.DataFrame], fingerprint: str, states: dict[str, str]) -> None:
+    """The incremental publish's share of lake/tables (its caller holds ``lake.publish_lock()``):
+    the derived tables (documents with their status, units, publication conflicts: what health
+    checks and summaries read), the states and the fingerprint. The combined fact tables are
+    removed: they no longer match (the warehouse holds the facts; a full rebuild combines them)."""
+    out_dir = tables_dir(lake)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "_fingerprint.json").unlink(missing_ok=True)
+    for i, (name, frame) in enumerate(frames.items()):
+        if i == 1:
+            checkpoint("tables.write")  # one table replaced, the fingerprint gone: not trusted until rewritten
+        tmp = out_dir / f"{temp_prefix(name)}parquet"
+        frame.write_parquet(tmp)
+        os.replace(tmp, out_dir / f"{name}.parquet")
+    for table in SCHEMAS:
+        (out_dir / f"{table}.parquet").unlink(missing_ok=True)
+    _commit_fingerprint(lake, fingerprint, states, facts_combined=False)
 
 
 def _stage_tables(lake: Lake, out_dir: Path) -> dict[str, Path]:
@@ -152,7 +202,7 @@ def build_tables(lake: Lake, *, force: bool = False) -> bool:
 
 def _build_tables(lake: Lake, *, force: bool = False) -> bool:
     fingerprint = lake.fingerprint()
-    if not force and built_fingerprint(lake) == fingerprint:
+    if not force and built_fingerprint(lake) == fingerprint and facts_combined(lake):
         return False
     out_dir = tables_dir(lake)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -168,12 +218,13 @@ def _build_tables(lake: Lake, *, force: bool = False) -> bool:
                 raise
             fingerprint = lake.fingerprint()
             continue
-        now = lake.fingerprint()
+        now, states = lake.fingerprint(), lake.document_states()
         if now == fingerprint:
             break
         fingerprint = now
     else:  # the lake kept changing: publish what was read, and make the next run build again
         fingerprint = f"unsettled-{fingerprint}"
+        states = {}  # unknown: the next incremental publish reloads every document
     try:
         with lake.publish_lock():
             # The fingerprint goes first: a build killed half-way leaves tables that match no
@@ -183,9 +234,7 @@ def _build_tables(lake: Lake, *, force: bool = False) -> bool:
                 if i == 1:
                     checkpoint("tables.write")  # one table replaced, the next ones staged
                 os.replace(tmp, out_dir / f"{name}.parquet")
-            tmp = out_dir / f"{temp_prefix('_fingerprint')}json"
-            tmp.write_text(json.dumps({"fingerprint": fingerprint}))
-            os.replace(tmp, out_dir / "_fingerprint.json")
+            _commit_fingerprint(lake, fingerprint, states, facts_combined=True)
     finally:
         _discard(staged)  # what was not renamed (an error part-way) is not left behind
     return True

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.publish.constraints import check_warehouse_constraints
+from pipelines.publish.incremental import PublishScope, register_scope, scoped_view
 from pipelines.publish.lake import atomic_write_text
 from pipelines.publish.warehouse import capped_connection, execute_with_headroom, sql_string, view_names
 from pipelines.validate.expectations import (
@@ -44,7 +46,7 @@ SNAPSHOT_ROW_GROUP = 16_384
 CHUNKS_PER_BAND = 32
 
 
-def view_chunks(con: duckdb.DuckDBPyConnection, view: str, key: list[str], rows: int):
+def view_chunks(con: duckdb.DuckDBPyConnection, view: str, key: list[str], rows: int, relation: str | None = None):
     """The view as pandas frames of about ``rows`` rows each (amounts as exact Decimals).
 
     With a uniqueness ``key`` the view is evaluated once, streamed into a Parquet file in a
@@ -54,13 +56,15 @@ def view_chunks(con: duckdb.DuckDBPyConnection, view: str, key: list[str], rows:
     holds on every chunk exactly when it holds on the view. (A file, not a temporary table: that
     lives in memory up to the cap, so the gate's memory would grow with the warehouse.) Without a
     key the view is streamed in batches. An empty view gives one empty frame with the view's
-    columns.
+    columns. ``relation`` (a subquery of the view's rows, ``incremental.scoped_view``) is read
+    instead of the whole view.
     """
+    relation = relation or view
     with tempfile.TemporaryDirectory(prefix="budgetwh-gate-") as scratch:
         # evaluated once into a file, under the cap with headroom: a view with a window over a
         # join (quality_findings) cannot be streamed within the cap
         snapshot = sql_string(Path(scratch) / f"{view}.parquet")
-        copy = f"COPY (SELECT * FROM {view}) TO '{snapshot}' (FORMAT parquet, ROW_GROUP_SIZE {SNAPSHOT_ROW_GROUP})"
+        copy = f"COPY (SELECT * FROM {relation}) TO '{snapshot}' (FORMAT parquet, ROW_GROUP_SIZE {SNAPSHOT_ROW_GROUP})"
         execute_with_headroom(con, copy)
         if not key:
             reader = con.sql(f"SELECT * FROM read_parquet('{snapshot}')").to_arrow_reader(rows)
@@ -114,10 +118,13 @@ def release_freed_memory() -> None:
         libc.malloc_trim(0)
 
 
-def validate_view(con: duckdb.DuckDBPyConnection, name: str, rows: int | None = None) -> list[CheckOutcome]:
-    """Suite ``name`` on the view of that name, chunk by chunk."""
+def validate_view(
+    con: duckdb.DuckDBPyConnection, name: str, rows: int | None = None, scope: PublishScope | None = None
+) -> list[CheckOutcome]:
+    """Suite ``name`` on the view of that name (its rows within ``scope``), chunk by chunk."""
     outcomes = []
-    for frame in view_chunks(con, name, uniqueness_key(name), rows or chunk_rows()):
+    relation = scoped_view(con, name, scope)
+    for frame in view_chunks(con, name, uniqueness_key(name), rows or chunk_rows(), relation):
         chunk = validate_frame(name, frame)
         outcomes.append(sorted(chunk, key=lambda o: o.check))
         del frame
@@ -131,10 +138,17 @@ def validate_view(con: duckdb.DuckDBPyConnection, name: str, rows: int | None = 
 GATE_MEMORY_LIMIT = "64MB"
 
 
-def validate_warehouse(db_path: Path, *, rows: int | None = None) -> dict[str, list[CheckOutcome]]:
-    """Every suite against the view of the same name in the DuckDB file ``db_path``."""
+def validate_warehouse(
+    db_path: Path, *, rows: int | None = None, scope: PublishScope | None = None
+) -> dict[str, list[CheckOutcome]]:
+    """Every suite against the view of the same name in the DuckDB file ``db_path``. With the
+    ``scope`` of an incremental publish the suites see the rows that scope can reach, and the
+    warehouse-wide constraints (unique keys, references between tables) are checked in SQL over
+    the whole warehouse (``constraints.py``)."""
     wait_for_preload()  # before this thread imports pyarrow and pandas, which GE's import loads too
     with capped_connection(db_path, GATE_MEMORY_LIMIT) as con:
+        if scope is not None:
+            register_scope(con, scope)
         views = view_names(con)
         out: dict[str, list[CheckOutcome]] = {}
         for name in suite_names():
@@ -145,7 +159,9 @@ def validate_warehouse(db_path: Path, *, rows: int | None = None) -> dict[str, l
                     for c in suite_checks(name)
                 ]  # fmt: skip
                 continue
-            out[name] = validate_view(con, name, rows)
+            out[name] = validate_view(con, name, rows, scope)
+        if scope is not None:
+            check_warehouse_constraints(con, out)
         return out
 
 

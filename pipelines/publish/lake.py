@@ -276,6 +276,15 @@ class Lake:
     def table_files(self, table: str) -> list[Path]:
         return sorted(self.docs.glob(f"[!.]*/{table}.parquet"))
 
+    def document_states(self, docs: list[dict] | None = None) -> dict[str, str]:
+        """doc_id → a hash of its document row as stored (parse time, status, reason, row counts,
+        path): incremental publishing reloads exactly the documents whose state changed."""
+        docs = self.documents() if docs is None else docs
+        return {
+            d["doc_id"]: hashlib.sha256(json.dumps(d, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+            for d in docs
+        }
+
     def fingerprint(self) -> str:
         """Changes whenever any document result changes: the warehouse records the fingerprint it
         was built from, so a run with nothing new can skip publishing."""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.publish.incremental import PublishScope, register_scope, scoped_view
 from pipelines.publish.lake import Lake
 from pipelines.publish.warehouse import capped_connection, execute_with_headroom, view_names
 from pipelines.validate.expectations import load_suite, suite_names
@@ -138,11 +139,13 @@ def unique_key(expectation: dict) -> list[str] | None:
     return None
 
 
-def _source(view: str, columns: set[str]) -> str:
+def _source(view: str, columns: set[str], relation: str | None = None) -> str:
+    """The view's rows with ``__doc``; ``relation``: a subquery of the view read in its place."""
+    relation = relation or view
     if view in _ATTRIBUTION:
-        return f"({_ATTRIBUTION[view]})"
+        return f"({_ATTRIBUTION[view].replace(f'FROM {view} v', f'FROM {relation} v', 1)})"
     if "doc_id" in columns:
-        return f"(SELECT *, doc_id AS __doc FROM {view})"
+        return f"(SELECT *, doc_id AS __doc FROM {relation})"
     return ""
 
 
@@ -173,7 +176,9 @@ def _row_breaches(con, view: str, source: str, expectation: dict, predicate: str
     return out
 
 
-def _duplicate_breaches(con, view: str, source: str, expectation: dict, key: list[str]) -> dict[str, Breach]:
+def _duplicate_breaches(
+    con, view: str, source: str, expectation: dict, key: list[str], relation: str | None = None
+) -> dict[str, Breach]:
     """Rows that share a key: within one document the document is at fault; across documents every
     document but the first (by doc_id) is, so that one copy of the key is published."""
     check = expectation["meta"]["check"]
@@ -182,7 +187,7 @@ def _duplicate_breaches(con, view: str, source: str, expectation: dict, key: lis
     same_key = " AND ".join(f"k.{c} IS NOT DISTINCT FROM dup.{c}" for c in map(_ident, key))
     # Duplicates are counted in the view itself (an attribution join may repeat a row), then traced.
     sql = (
-        f"WITH dup_keys AS (SELECT {cols} FROM {view} GROUP BY {cols} HAVING count(*) > 1), "
+        f"WITH dup_keys AS (SELECT {cols} FROM {relation or view} GROUP BY {cols} HAVING count(*) > 1), "
         f"k AS (SELECT s.* FROM (SELECT {cols}, __doc FROM {source}) s SEMI JOIN dup_keys d ON "
         + " AND ".join(f"s.{c} IS NOT DISTINCT FROM d.{c}" for c in map(_ident, key))
         + f"), dup AS (SELECT {cols}, min(__doc) AS __first, count(DISTINCT __doc) AS __docs FROM k GROUP BY {cols}) "
@@ -196,18 +201,30 @@ def _duplicate_breaches(con, view: str, source: str, expectation: dict, key: lis
     return out
 
 
-def screen_candidate(db_path: Path) -> dict[str, list[Breach]]:
-    """doc_id → the critical expectations its rows broke in the candidate warehouse ``db_path``."""
+def screen_candidate(db_path: Path, scope: PublishScope | None = None) -> dict[str, list[Breach]]:
+    """doc_id → the critical expectations its rows broke in the candidate warehouse ``db_path``
+    (an incremental publish: among the rows its ``scope`` can reach; a key repeated across the
+    scope's border is left to the gate's warehouse-wide check, where it blocks)."""
     breaches: dict[str, list[Breach]] = {}
     with capped_connection(db_path) as con:
+        if scope is not None:
+            register_scope(con, scope)
         views = view_names(con)
         for view in suite_names():
             if view not in views:
                 continue  # the gate reports a missing view: the pipeline's fault
             columns = _columns(con, view)
-            source = _source(view, columns)
+            relation = scoped_view(con, view, scope)
+            source = _source(view, columns, relation)
             if not source:
                 continue
+            if scope is not None:  # the scope's rows, evaluated once for all the view's expectations
+                execute_with_headroom(
+                    con,
+                    f"CREATE OR REPLACE TEMP TABLE screened_rows AS SELECT * FROM {source} "
+                    "WHERE __doc IN (SELECT doc_id FROM scope_documents)",
+                )
+                source = "screened_rows"
             for expectation in load_suite(view)["expectations"]:
                 if expectation.get("severity", "critical") != "critical":
                     continue
@@ -218,7 +235,7 @@ def screen_candidate(db_path: Path) -> dict[str, list[Breach]]:
                 if predicate is not None:
                     found = _row_breaches(con, view, source, expectation, predicate)
                 elif key is not None and set(key) <= columns:
-                    found = _duplicate_breaches(con, view, source, expectation, key)
+                    found = _duplicate_breaches(con, view, source, expectation, key, relation)
                 else:
                     continue
                 for doc, breach in found.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import tempfile
@@ -22,7 +23,14 @@ from pathlib import Path
 import duckdb
 
 from pipelines.normalize.codes import REFERENCE_DIR
-from pipelines.publish.combine import ALL_TABLES, DERIVED_TABLES, built_fingerprint, tables_dir
+from pipelines.publish.combine import (
+    ALL_TABLES,
+    DERIVED_TABLES,
+    built_fingerprint,
+    built_states,
+    facts_combined,
+    tables_dir,
+)
 from pipelines.publish.faults import checkpoint, stage
 from pipelines.publish.lake import Lake, is_stale_temp, temp_prefix
 
@@ -114,7 +122,7 @@ def _build_candidate(lake: Lake, warehouse: Path, run: str) -> Path:
     tmp = warehouse.with_name(f"{temp_prefix(warehouse.name)}building")
     with lake.publish_lock():
         fingerprint = built_fingerprint(lake)
-        if fingerprint is None and tables_dir(lake).exists():
+        if (fingerprint is None and tables_dir(lake).exists()) or (fingerprint and not facts_combined(lake)):
             raise RuntimeError(
                 "The combined tables of the lake are incomplete (a build was interrupted); "
                 "run the ingest or publish job again to rebuild them."
@@ -139,12 +147,11 @@ def _build_candidate(lake: Lake, warehouse: Path, run: str) -> Path:
                     "'first_year': 'INTEGER', 'last_year': 'INTEGER', 'source': 'VARCHAR'})"
                 )
             con.execute((SQL_DIR / "views.sql").read_text(encoding="utf-8"))
-            meta = {
-                "lake_fingerprint": fingerprint or "",
-                "built_at": dt.datetime.now().isoformat(timespec="seconds"),
-                "lake": str(lake.root),
-            }
-            con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(meta.items()))
+            states = sorted(built_states(lake).items())
+            if states:
+                con.executemany("INSERT INTO publish_doc_state VALUES (?, ?)", states)
+            con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(build_meta(lake, fingerprint).items()))
+            con.execute("INSERT INTO warehouse_meta VALUES (?, ?)", [VIEW_COUNTS_KEY, json.dumps(count_views(con))])
             checkpoint("candidate.build")
             con.execute("CHECKPOINT")
         except BaseException:
@@ -155,6 +162,25 @@ def _build_candidate(lake: Lake, warehouse: Path, run: str) -> Path:
         con.close()
         os.replace(tmp, final)
     return final
+
+
+def schema_fingerprint() -> str:
+    """A hash of what shapes a warehouse besides the documents: its DDL, its views and the code
+    catalogues. An incremental publish only starts from a warehouse built with the same."""
+    h = hashlib.sha256()
+    for path in (SQL_DIR / "tables.sql", SQL_DIR / "views.sql", *sorted(REFERENCE_DIR.glob("*_codes.csv"))):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def build_meta(lake: Lake, fingerprint: str | None, mode: str = "full") -> dict[str, str]:
+    return {
+        "lake_fingerprint": fingerprint or "",
+        "built_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "lake": str(lake.root),
+        "schema_fingerprint": schema_fingerprint(),
+        "publish_mode": mode,  # full | incremental: how this file was built
+    }
 
 
 def promote(candidate: Path, warehouse: Path, lake: Lake | None = None) -> None:
@@ -259,7 +285,10 @@ def execute_with_headroom(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Du
                 raise
             con.execute(f"SET memory_limit = '{bigger}MB'")
     if original is not None:  # through a cursor: on ``con`` it would replace the pending result
-        con.cursor().execute(f"SET memory_limit = '{original}'")
+        # a pending result holding more than the original cap keeps it raised (seen: the full
+        # rebuild's screen at 2,000 documents failed here)
+        with contextlib.suppress(duckdb.OutOfMemoryException):
+            con.cursor().execute(f"SET memory_limit = '{original}'")
     return result
 
 
@@ -269,16 +298,27 @@ def view_names(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute(sql).fetchall()}
 
 
+# The rows of every public view, counted once when the warehouse is built (counting func_canonical
+# evaluates its window over every row) and kept in warehouse_meta for the summary, the asset
+# metadata and the health check.
+VIEW_COUNTS_KEY = "view_row_counts"
+
+
+def count_views(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    existing = view_names(con)
+    return {
+        v: execute_with_headroom(con, f"SELECT count(*) FROM {v}").fetchone()[0] for v in PUBLIC_VIEWS if v in existing
+    }
+
+
 def row_counts(warehouse: Path) -> dict[str, int]:
     if not Path(warehouse).exists():
         return {}
+    recorded = read_meta(warehouse, VIEW_COUNTS_KEY)
+    if recorded:
+        return json.loads(recorded)
     with capped_connection(warehouse) as con:
-        existing = view_names(con)
-        return {
-            v: execute_with_headroom(con, f"SELECT count(*) FROM {v}").fetchone()[0]
-            for v in PUBLIC_VIEWS
-            if v in existing
-        }
+        return count_views(con)
 
 
 # ---------------------------------------------------------------------------------------------

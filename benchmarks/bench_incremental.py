@@ -1,0 +1,162 @@
+"""Incremental publish benchmark: one new document into warehouses of N synthetic documents.
+
+For every N of ``--sizes`` (0: an empty warehouse) it makes a warehouse of N documents and then
+times the real command ``python -m pipelines.cli ingest --warehouse W <folder with one new
+document>`` in a subprocess: wall seconds (Python start-up included), peak RSS of the process tree
+(polled, ``growth.TreeMemory``) and the largest process's high-water mark, and the ratio of each to
+N = 0. The new document is the same synthetic PDF at every N.
+
+The N documents are not parsed one by one (that is ``growth.py``'s job and takes ~0.3 s each):
+``--templates`` synthetic documents of the project's sample generator are parsed once by the real
+command, and the N documents are clones of their lake entries under new doc_ids and unit names
+(every Parquet file rewritten, the registry filled in), published once with a full rebuild
+(``combine.build_tables`` + ``warehouse.build_candidate`` + ``promote``). The one-document ingest
+then publishes incrementally (``pipelines/publish/incremental.py``); ``--full-rebuild`` measures
+the old path for comparison.
+
+    .venv/bin/python benchmarks/bench_incremental.py                         # N = 0, 100, 500, 2000
+    .venv/bin/python benchmarks/bench_incremental.py --sizes 0,2000 --full-rebuild
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import polars as pl  # noqa: E402
+from growth import TreeMemory  # noqa: E402
+
+from pipelines.publish.combine import build_tables  # noqa: E402
+from pipelines.publish.lake import Lake, SourceEntry, lake_dir_for, partition_key_for  # noqa: E402
+from pipelines.publish.warehouse import build_candidate, promote  # noqa: E402
+from pipelines.run.samples import render_pdf, sample_file_name, synthetic_units  # noqa: E402
+
+
+def ingest(warehouse: Path, folder: Path, *extra: str, poll: float = 0.2) -> tuple[float, float, float, str]:
+    """Seconds, peak tree RSS MB, largest process MB, output of one ``budgetwh ingest``."""
+    env = {**os.environ, "DAGSTER_HOME": str(warehouse.parent / "dagster")}
+    argv = [sys.executable, "-m", "pipelines.cli", "ingest", "--warehouse", str(warehouse), *extra, str(folder)]
+    log = warehouse.parent / f"ingest-{time.monotonic_ns()}.log"
+    with open(log, "w", encoding="utf-8") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        with TreeMemory(proc.pid, poll) as memory:
+            code = proc.wait()
+        seconds = time.perf_counter() - started
+    text = log.read_text(encoding="utf-8")
+    if code != 0:
+        raise RuntimeError(f"ingest failed ({code}):\n{text[-3000:]}")
+    return seconds, memory.peak_tree_kb / 1024, memory.peak_single_kb / 1024, text
+
+
+def template_lake(work: Path, templates: int, seed: int) -> Lake:
+    """``templates`` synthetic PDFs parsed by the real command."""
+    inbox = work / "template-inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    for unit in synthetic_units(templates, seed):
+        render_pdf(unit, inbox / sample_file_name(unit, ".pdf"))
+    warehouse = work / "template" / "warehouse.duckdb"
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    ingest(warehouse, inbox)
+    return Lake(lake_dir_for(warehouse))
+
+
+def clone_lake(template: Lake, lake: Lake, n: int) -> None:
+    """``n`` documents cloned from the template's, each under its own doc_id, path and unit name."""
+    sources = [d for d in template.documents() if d.get("status") == "loaded"]
+    frames = {d["doc_id"]: {p.stem: pl.read_parquet(p) for p in template.doc_dir(d["doc_id"]).glob("*.parquet")}
+              for d in sources}  # fmt: skip
+    registry = {}
+    lake.docs.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        doc = dict(sources[i % len(sources)])
+        old = doc["doc_id"]
+        sha = hashlib.sha256(f"bench-incremental-{i}".encode()).hexdigest()
+        new = sha[:16]
+        suffix = f"第{i + 1}所"
+        doc.update(doc_id=new, sha256=sha, unit_name=f"{doc['unit_name']}{suffix}",
+                   source_file=f"/bench/inbox/{new}.pdf")  # fmt: skip
+        folder = lake.doc_dir(new)
+        folder.mkdir()
+        for table, frame in frames[old].items():
+            cols = [
+                pl.col(c).str.replace_all(old, new, literal=True)
+                for c in ("doc_id", "project_id")
+                if c in frame.columns
+            ]
+            if "member_unit_name" in frame.columns:
+                cols.append(pl.col("member_unit_name") + suffix)
+            frame.with_columns(cols).write_parquet(folder / f"{table}.parquet")
+        (folder / "document.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        registry[doc["source_file"]] = SourceEntry(
+            doc["source_file"], sha, new, partition_key_for(Path(doc["source_file"]), sha), 0, 0.0,
+            doc.get("registered_at") or "",
+        )  # fmt: skip
+    lake.save_registry(registry)
+
+
+def base_warehouse(work: Path, template: Lake, n: int) -> Path:
+    warehouse = work / f"n{n}" / "warehouse.duckdb"
+    shutil.rmtree(warehouse.parent, ignore_errors=True)
+    warehouse.parent.mkdir(parents=True)
+    if n:
+        lake = Lake(lake_dir_for(warehouse))
+        clone_lake(template, lake, n)
+        build_tables(lake, force=True)
+        promote(build_candidate(lake, warehouse, "bench"), warehouse, lake)
+    return warehouse
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="0,100,500,2000")
+    ap.add_argument("--templates", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--full-rebuild", action="store_true", help="publish the one document with a full rebuild")
+    ap.add_argument("--work", type=Path, help="working folder (default: a temporary one, removed)")
+    args = ap.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-incremental-"))
+    try:
+        template = template_lake(work, args.templates, args.seed)
+        # the new document: a synthetic unit the templates do not hold
+        one = synthetic_units(args.templates + 1, args.seed)[-1]
+        folder = work / "one"
+        folder.mkdir(exist_ok=True)
+        render_pdf(one, folder / sample_file_name(one, ".pdf"))
+        extra = ("--full-rebuild",) if args.full_rebuild else ()
+        rows = []
+        for n in sizes:
+            warehouse = base_warehouse(work, template, n)
+            seconds, tree, single, text = ingest(warehouse, folder, *extra)
+            mode = "full" if args.full_rebuild or not n else "incremental"
+            rows.append((n, seconds, tree, single, mode))
+            print(f"N={n}: {seconds:.1f} s, tree {tree:.0f} MB, largest {single:.0f} MB ({mode})", flush=True)
+            print("   " + next((ln for ln in text.splitlines() if ln.startswith("rows:")), "")[:150], flush=True)
+            shutil.rmtree(warehouse.parent, ignore_errors=True)
+        base = next((r for r in rows if r[0] == 0), rows[0])
+        print("\n| N | seconds | ÷ N=0 | peak RSS, tree | ÷ N=0 | largest process | publish |")
+        print("|---:|---:|---:|---:|---:|---:|---|")
+        for n, seconds, tree, single, mode in rows:
+            print(f"| {n:,} | {seconds:.1f} | {seconds / base[1]:.2f} | {tree:.0f} MB | {tree / base[2]:.2f} | "
+                  f"{single:.0f} MB | {mode} |")  # fmt: skip
+    finally:
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

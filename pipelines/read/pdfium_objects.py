@@ -66,25 +66,29 @@ def _path_segments(obj) -> list[tuple]:
     ('h',), in the path's own coordinates."""
     import pypdfium2.raw as raw
 
+    # bound once: a table page has thousands of segments, each a few calls into pdfium
+    get_segment, get_point = raw.FPDFPath_GetPathSegment, raw.FPDFPathSegment_GetPoint
+    get_type, get_close = raw.FPDFPathSegment_GetType, raw.FPDFPathSegment_GetClose
+    moveto, lineto, bezierto = raw.FPDF_SEGMENT_MOVETO, raw.FPDF_SEGMENT_LINETO, raw.FPDF_SEGMENT_BEZIERTO
     out: list[tuple] = []
     x, y = ctypes.c_float(), ctypes.c_float()
     bezier: list[float] = []
     for i in range(raw.FPDFPath_CountSegments(obj)):
-        seg = raw.FPDFPath_GetPathSegment(obj, i)
-        raw.FPDFPathSegment_GetPoint(seg, x, y)
-        kind = raw.FPDFPathSegment_GetType(seg)
-        if kind == raw.FPDF_SEGMENT_MOVETO:
-            out.append(("m", _exact(x.value), _exact(y.value)))
-        elif kind == raw.FPDF_SEGMENT_LINETO:
-            out.append(("l", _exact(x.value), _exact(y.value)))
-        elif kind == raw.FPDF_SEGMENT_BEZIERTO:
-            bezier += [_exact(x.value), _exact(y.value)]
+        seg = get_segment(obj, i)
+        get_point(seg, x, y)
+        kind = get_type(seg)
+        if kind == lineto:
+            out.append(("l", round(x.value, DECIMALS), round(y.value, DECIMALS)))
+        elif kind == moveto:
+            out.append(("m", round(x.value, DECIMALS), round(y.value, DECIMALS)))
+        elif kind == bezierto:
+            bezier += [round(x.value, DECIMALS), round(y.value, DECIMALS)]
             if len(bezier) == 6:
                 out.append(("c", *bezier))
                 bezier = []
         else:
             raise ValueError("unknown path segment")
-        if raw.FPDFPathSegment_GetClose(seg) and not bezier:
+        if get_close(seg) and not bezier:
             out.append(("h",))
     if bezier:
         raise ValueError("incomplete curve")
@@ -150,13 +154,23 @@ def _paths(pdf_page, height: float, page_number: int) -> dict[str, list[dict]] |
     return out
 
 
+_SUBSET_PREFIX = re.compile(r"^[A-Z]{6}\+")
+
+
+def _font_key(name: str | bytes) -> str:
+    """A font's name without its subset tag (``ABCDEE+Calibri``: pdfium gives ``Calibri``)."""
+    if isinstance(name, bytes):
+        name = name.decode("latin-1")
+    return _SUBSET_PREFIX.sub("", name)
+
+
 def _font_name(font) -> str:
     import pypdfium2.raw as raw
 
     n = raw.FPDFFont_GetBaseFontName(font, None, 0)
     buf = ctypes.create_string_buffer(n)
     raw.FPDFFont_GetBaseFontName(font, buf, n)
-    return buf.value.decode("latin-1")
+    return _font_key(buf.value)
 
 
 def _chars(textpage, height: float, page_number: int, descents: dict[str, float]) -> list[dict] | None:
@@ -168,9 +182,9 @@ def _chars(textpage, height: float, page_number: int, descents: dict[str, float]
     names: dict[int, str] = {}
     chars: list[dict] = []
     for i in range(raw.FPDFText_CountChars(textpage)):
+        code = raw.FPDFText_GetUnicode(textpage, i)
         if raw.FPDFText_IsGenerated(textpage, i) == 1:
             continue  # spaces and line breaks pdfium inserts itself
-        code = raw.FPDFText_GetUnicode(textpage, i)
         if code in (0, 0xFFFD, 0xFFFE) or raw.FPDFText_HasUnicodeMapError(textpage, i) == 1:
             return None
         if code == 0x02 or raw.FPDFText_IsHyphen(textpage, i) == 1:
@@ -186,7 +200,7 @@ def _chars(textpage, height: float, page_number: int, descents: dict[str, float]
         handle = ctypes.cast(font, ctypes.c_void_p).value
         if handle not in names:
             names[handle] = _font_name(font)
-        descent = descents.get(names[handle])
+        descent = descents.get(names[handle], descents.get(ANY_FONT))
         if descent is None:
             return None  # a font pdfminer would not find (or two of one name) on this page
         # pdfium's size is the font's (Tf); the character's box is scaled by its matrix too
@@ -195,41 +209,52 @@ def _chars(textpage, height: float, page_number: int, descents: dict[str, float]
         y0 = _exact(oy.value + descent * size)
         y1 = y0 + _exact(size)
         top, bottom = height - y1, height - y0
-        chars.append(
-            {
-                "object_type": "char", "page_number": page_number, "text": ch, "x0": x0, "x1": x1,
-                "y0": y0, "y1": y1, "top": top, "bottom": bottom, "doctop": top, "width": x1 - x0,
-                "height": y1 - y0, "size": y1 - y0, "upright": True, "fontname": names[handle],
-                "matrix": (m.a, m.b, m.c, m.d, m.e, m.f),
-            }
-        )  # fmt: skip
+        char = {
+            "object_type": "char", "page_number": page_number, "text": ch, "x0": x0, "x1": x1,
+            "y0": y0, "y1": y1, "top": top, "bottom": bottom, "doctop": top, "width": x1 - x0,
+            "height": y1 - y0, "size": y1 - y0, "upright": True, "fontname": names[handle],
+            "matrix": (m.a, m.b, m.c, m.d, m.e, m.f),
+        }  # fmt: skip
+        chars.append(char)
     return chars
 
 
+# Key of the descent every font of a page shares, when they all share one: then no name need match.
+ANY_FONT = ""
+
+
 def pdfminer_descents(plumber_page) -> dict[str, float] | None:
-    """Every font of a pdfplumber page's resources by name, with the descent pdfminer gives it
-    (from the font descriptor, or the standard fonts' metrics: pdfium's may differ, e.g. Helvetica
-    -0.224 against -0.207). None when a font is one pdfium's characters cannot be matched to."""
+    """Every font of a pdfplumber page's resources by name (without subset tag), with the descent
+    pdfminer gives it (from the font descriptor, or the standard fonts' metrics: pdfium's may
+    differ, e.g. Helvetica -0.224 against -0.207). None when a font is one pdfium's characters
+    cannot be matched to (Type 3, vertical writing)."""
     from pdfminer.pdffont import PDFType3Font
     from pdfminer.pdftypes import PDFObjRef, resolve1
 
     fonts = resolve1((plumber_page.page_obj.resources or {}).get("Font")) or {}
     out: dict[str, float] = {}
+    ambiguous: set[str] = set()
     for spec in fonts.values():
         objid = spec.objid if isinstance(spec, PDFObjRef) else None
         font = plumber_page.pdf.rsrcmgr.get_font(objid, resolve1(spec))
-        if isinstance(font, PDFType3Font) or font.is_vertical() or not isinstance(font.fontname, str):
+        if isinstance(font, PDFType3Font) or font.is_vertical():
             return None
-        descent = font.get_descent()
-        if out.get(font.fontname, descent) != descent:
-            return None
-        out[font.fontname] = descent
+        key, descent = _font_key(font.fontname), font.get_descent()
+        if out.get(key, descent) != descent:
+            ambiguous.add(key)
+        out[key] = descent
+    for key in ambiguous:
+        del out[key]  # two fonts of one name, two descents: a character of either is not matched
+    if len(set(out.values())) == 1 and not ambiguous:
+        out[ANY_FONT] = next(iter(out.values()))
     return out
 
 
-# pdfium leaves out a space that ends or starts one of its lines of text (pdfminer keeps every
-# character), and such a space splits two words that would otherwise join. Two characters of one
-# word further apart than this may have had a space between them: the page goes to pdfminer.
+# pdfium leaves out some spaces pdfminer keeps (those that end or start one of its lines of text,
+# one before a character it takes for a duplicate), and such a space splits two words that would
+# otherwise join. Two characters of one word further apart than this may have had a space between
+# them: the page goes to pdfminer. (Keeping the pages where neither character is at the end of one
+# of pdfium's lines missed dropped spaces on the corpus.)
 WORD_GAP = 1.0
 
 

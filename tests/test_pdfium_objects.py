@@ -15,12 +15,14 @@ from tests.conftest import CORPUS, corpus_file, needs_shared
 # Table pages of several publishers' layouts: func/econ tables, 收支总表 with merged headers,
 # 绩效 forms, a standard font (Helvetica page numbers, whose descent pdfium and pdfminer disagree on).
 TABLE_PAGES = [
-    ("chongqing_swu/04_swu_2021_department_budget.pdf", [3, 8]),
+    ("chongqing_swu/21_swu_2023_final_accounts__download.jsp.pdf", [8, 12]),
+    ("shanghai_putuo_final/上海市普陀区财政局2024年度部门决算.pdf", [5, 9]),
+    ("jiangsu_province/江苏省政协办公厅/2017年度部门预算公开表.pdf", [1, 4]),
     ("national/beijing/北京市财政局2026年部门预算_附件2报表.pdf", [1, 4, 44]),
     ("national/guangzhou/广州市统计局2026年部门预算.pdf", [6, 9]),
     ("national/hangzhou/杭州市司法局2026年部门预算_汇总.pdf", [24]),
-    ("national/xian/西安市卫生健康委员会汇总2022年部门决算.pdf", [20, 79]),
-    ("jiangsu_province/江苏省人民检察院/2018年省检察院部门预算公开.pdf", [22]),
+    ("national/xian/西安市卫生健康委员会汇总2022年部门决算.pdf", [30, 55]),
+    ("national/zhuhai/珠海市商务局2026年部门预算.pdf", [6, 9]),
 ]
 
 

@@ -131,7 +131,14 @@ def _paint(path: list[tuple], ctm: tuple[float, ...], height: float, extras: dic
     out.setdefault(kind, []).append(obj)
 
 
-def _paths(pdf_page, height: float, page_number: int) -> dict[str, list[dict]] | None:
+def _has_form(pdf_page) -> bool:
+    import pypdfium2.raw as raw
+
+    get_object, get_type, form = raw.FPDFPage_GetObject, raw.FPDFPageObj_GetType, raw.FPDF_PAGEOBJ_FORM
+    return any(get_type(get_object(pdf_page, i)) == form for i in range(raw.FPDFPage_CountObjects(pdf_page)))
+
+
+def _paths(pdf_page, height: float, page_number: int) -> dict[str, list[dict]]:
     import pypdfium2.raw as raw
 
     out: dict[str, list[dict]] = {}
@@ -139,10 +146,7 @@ def _paths(pdf_page, height: float, page_number: int) -> dict[str, list[dict]] |
     width = ctypes.c_float()
     for i in range(raw.FPDFPage_CountObjects(pdf_page)):
         obj = raw.FPDFPage_GetObject(pdf_page, i)
-        kind = raw.FPDFPageObj_GetType(obj)
-        if kind == raw.FPDF_PAGEOBJ_FORM:
-            return None  # nested objects under their own matrix: pdfminer reads them
-        if kind != raw.FPDF_PAGEOBJ_PATH:
+        if raw.FPDFPageObj_GetType(obj) != raw.FPDF_PAGEOBJ_PATH:
             continue
         raw.FPDFPath_GetDrawMode(obj, fill, stroke)
         raw.FPDFPageObj_GetStrokeWidth(obj, width)
@@ -286,9 +290,9 @@ def page_objects(pdf_page, page_number: int, descents: dict[str, float]) -> dict
     height = raw.FPDF_GetPageHeightF(pdf_page)
     if height != media[3].value:
         return None
-    objects = _paths(pdf_page, height, page_number)
-    if objects is None:
-        return None
+    if _has_form(pdf_page):
+        return None  # nested objects under their own matrix: pdfminer reads them
+    # characters first: most pages left to pdfminer are found there, before the costlier paths
     textpage = raw.FPDFText_LoadPage(pdf_page)
     try:
         chars = _chars(textpage, height, page_number, descents)
@@ -296,6 +300,7 @@ def page_objects(pdf_page, page_number: int, descents: dict[str, float]) -> dict
         raw.FPDFText_ClosePage(textpage)
     if not chars or _may_hide_spaces(chars):
         return None  # no characters: pdfminer may still find blank ones that make a table
+    objects = _paths(pdf_page, height, page_number)
     objects["char"] = chars
     return objects
 

@@ -25,6 +25,8 @@ failure leaves the page to pdfminer too. ``BUDGETWH_PDFIUM_OBJECTS=0`` turns the
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import ctypes
 import itertools
 import os
@@ -163,6 +165,10 @@ _SUBSET_PREFIX = re.compile(r"^[A-Z]{6}\+")
 
 def _font_key(name: str | bytes) -> str:
     """A font's name without its subset tag (``ABCDEE+Calibri``: pdfium gives ``Calibri``)."""
+    if isinstance(name, str) and name[:2] in ("b'", 'b"'):
+        # pdfminer gives a name that is not UTF-8 (GBK: 仿宋) as the text of a bytes literal
+        with contextlib.suppress(ValueError, SyntaxError):
+            name = ast.literal_eval(name)
     if isinstance(name, bytes):
         name = name.decode("latin-1")
     return _SUBSET_PREFIX.sub("", name)

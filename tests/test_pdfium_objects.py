@@ -102,3 +102,14 @@ def test_whole_documents_read_the_same_with_and_without_the_fast_path(monkeypatc
         assert [p.page_no for p in plain] == [p.page_no for p in fast]
         for a, b in zip(plain, fast, strict=True):
             assert _same(a, b) == [], f"page {a.page_no} of {path.name}"
+
+
+@needs_shared
+def test_a_space_pdfium_drops_inside_a_word_leaves_the_page_to_pdfminer():
+    # A footer draws a one-space text object over the page number's digits: pdfminer reads
+    # "2 6", pdfium gives that object no character at all.
+    path = _find("national/quanzhou/泉州市人民政府办公室2026年部门预算.pdf")
+    with pdfplumber.open(path) as pdf, PdfiumPages(path) as fast_objects:
+        page = pdf.pages[28]
+        assert any(t.text == "2 6" for t in read_pdf_page(page, 29).lines)
+        assert fast_objects.objects(page) is None

@@ -133,11 +133,22 @@ def _paint(path: list[tuple], ctm: tuple[float, ...], height: float, extras: dic
     out.setdefault(kind, []).append(obj)
 
 
-def _has_form(pdf_page) -> bool:
+def _text_objects(pdf_page, height: float) -> dict[int, tuple[float, float]] | None:
+    """The page's text objects by handle, each with the top-left of its box (top-down); None when
+    the page holds a form XObject (nested objects under their own matrix: pdfminer reads them)."""
     import pypdfium2.raw as raw
 
-    get_object, get_type, form = raw.FPDFPage_GetObject, raw.FPDFPageObj_GetType, raw.FPDF_PAGEOBJ_FORM
-    return any(get_type(get_object(pdf_page, i)) == form for i in range(raw.FPDFPage_CountObjects(pdf_page)))
+    get_object, get_type = raw.FPDFPage_GetObject, raw.FPDFPageObj_GetType
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    out: dict[int, tuple[float, float]] = {}
+    for i in range(raw.FPDFPage_CountObjects(pdf_page)):
+        obj = get_object(pdf_page, i)
+        kind = get_type(obj)
+        if kind == raw.FPDF_PAGEOBJ_FORM:
+            return None
+        if kind == raw.FPDF_PAGEOBJ_TEXT and raw.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
+            out[ctypes.cast(obj, ctypes.c_void_p).value] = (left.value, height - top.value)
+    return out
 
 
 def _paths(pdf_page, height: float, page_number: int) -> dict[str, list[dict]]:
@@ -183,7 +194,10 @@ def _font_name(font) -> str:
     return _font_key(buf.value)
 
 
-def _chars(textpage, height: float, page_number: int, descents: dict[str, float]) -> list[dict] | None:
+def _chars(
+    textpage, height: float, page_number: int, descents: dict[str, float], with_chars: set[int]
+) -> list[dict] | None:
+    """The page's characters; the handles of the text objects they belong to go to ``with_chars``."""
     import pypdfium2.raw as raw
 
     box = raw.FS_RECTF()
@@ -206,7 +220,9 @@ def _chars(textpage, height: float, page_number: int, descents: dict[str, float]
             return None  # rotated, skewed or mirrored text
         raw.FPDFText_GetLooseCharBox(textpage, i, box)
         raw.FPDFText_GetCharOrigin(textpage, i, ox, oy)
-        font = raw.FPDFTextObj_GetFont(raw.FPDFText_GetTextObject(textpage, i))
+        text_object = raw.FPDFText_GetTextObject(textpage, i)
+        with_chars.add(ctypes.cast(text_object, ctypes.c_void_p).value)
+        font = raw.FPDFTextObj_GetFont(text_object)
         handle = ctypes.cast(font, ctypes.c_void_p).value
         if handle not in names:
             names[handle] = _font_name(font)
@@ -261,19 +277,28 @@ def pdfminer_descents(plumber_page) -> dict[str, float] | None:
 
 
 # pdfium leaves out some spaces pdfminer keeps (those that end or start one of its lines of text,
-# one before a character it takes for a duplicate), and such a space splits two words that would
-# otherwise join. Two characters of one word further apart than this may have had a space between
-# them: the page goes to pdfminer. (Keeping the pages where neither character is at the end of one
-# of pdfium's lines missed dropped spaces on the corpus.)
+# one before a character it takes for a duplicate, text objects of a single space), and such a
+# space splits two words that would otherwise join. Two characters of one word further apart than
+# this may have had a space between them, and so may a word with a text object inside it that
+# pdfium gave no character (a footer's space drawn over the digits of ``2 6``): the page goes to
+# pdfminer. (Keeping the pages where neither character is at the end of one of pdfium's lines
+# missed dropped spaces on the corpus.)
 WORD_GAP = 1.0
 
 
-def _may_hide_spaces(chars: list[dict]) -> bool:
+def _may_hide_spaces(chars: list[dict], dropped: list[tuple[float, float]]) -> bool:
     from pdfplumber.utils.text import WordExtractor
 
-    for _, members in WordExtractor(x_tolerance=3, y_tolerance=3).iter_extract_tuples(chars):
+    rows: dict[int, list[tuple[float, float]]] = {}
+    for x, y in dropped:  # the origins of text objects without characters, by 4 pt band
+        rows.setdefault(int(y // 4), []).append((x, y))
+    for word, members in WordExtractor(x_tolerance=3, y_tolerance=3).iter_extract_tuples(chars):
         for left, right in itertools.pairwise(members):
             if right["x0"] - left["x1"] > WORD_GAP:
+                return True
+        band = int(word["top"] // 4)
+        for x, y in (*rows.get(band - 1, ()), *rows.get(band, ()), *rows.get(band + 1, ()), *rows.get(band + 2, ())):
+            if word["x0"] + 0.5 < x < word["x1"] - 0.5 and word["top"] - 1 <= y <= word["bottom"] + 1:
                 return True
     return False
 
@@ -296,16 +321,20 @@ def page_objects(pdf_page, page_number: int, descents: dict[str, float]) -> dict
     height = raw.FPDF_GetPageHeightF(pdf_page)
     if height != media[3].value:
         return None
-    if _has_form(pdf_page):
-        return None  # nested objects under their own matrix: pdfminer reads them
+    text_objects = _text_objects(pdf_page, height)
+    if text_objects is None:
+        return None
     # characters first: most pages left to pdfminer are found there, before the costlier paths
     textpage = raw.FPDFText_LoadPage(pdf_page)
+    with_chars: set[int] = set()
     try:
-        chars = _chars(textpage, height, page_number, descents)
+        chars = _chars(textpage, height, page_number, descents, with_chars)
     finally:
         raw.FPDFText_ClosePage(textpage)
-    if not chars or _may_hide_spaces(chars):
+    if not chars:
         return None  # no characters: pdfminer may still find blank ones that make a table
+    if _may_hide_spaces(chars, [box for handle, box in text_objects.items() if handle not in with_chars]):
+        return None
     objects = _paths(pdf_page, height, page_number)
     objects["char"] = chars
     return objects

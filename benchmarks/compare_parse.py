@@ -5,6 +5,7 @@ frame (amounts, printed strings, sentences, findings). Prints the differences an
 each way.
 
     uv run python benchmarks/compare_parse.py [paths…]      # default: ../shared/corpus ../shared/seeds
+    uv run python benchmarks/compare_parse.py --switch BUDGETWH_PDFIUM_OBJECTS   # the fast table pages
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ def record(paths: list[str], out: Path) -> None:
     out.write_text(json.dumps({"seconds": time.perf_counter() - started, "docs": results}, ensure_ascii=False))
 
 
-def run_mode(paths: list[str], triage: bool, out: Path) -> dict:
-    env = dict(os.environ, BUDGETWH_PAGE_TRIAGE="1" if triage else "0")
+def run_mode(paths: list[str], triage: bool, out: Path, switch: str = "BUDGETWH_PAGE_TRIAGE") -> dict:
+    env = dict(os.environ, **{switch: "1" if triage else "0"})
     cmd = [sys.executable, __file__, "--record", str(out), *paths]
     subprocess.run(cmd, check=True, env=env, cwd=ROOT)
     return json.loads(out.read_text())
@@ -83,18 +84,21 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("paths", nargs="*")
     ap.add_argument("--record", help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--switch", default="BUDGETWH_PAGE_TRIAGE", help="the environment switch compared off and on (default: triage)"
+    )
     args = ap.parse_args()
     paths = args.paths or [str(ROOT.parent / "shared" / "corpus"), str(ROOT.parent / "shared" / "seeds")]
     if args.record:
         record(paths, Path(args.record))
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        plain = run_mode(paths, False, Path(tmp) / "plain.json")
-        triaged = run_mode(paths, True, Path(tmp) / "triage.json")
+        plain = run_mode(paths, False, Path(tmp) / "plain.json", args.switch)
+        triaged = run_mode(paths, True, Path(tmp) / "triage.json", args.switch)
     problems = diff_docs(plain["docs"], triaged["docs"])
     n = len(plain["docs"])
     print(f"documents: {n}")
-    print(f"parse without triage: {plain['seconds']:.1f}s; with triage: {triaged['seconds']:.1f}s "
+    print(f"parse with {args.switch}=0: {plain['seconds']:.1f}s; =1: {triaged['seconds']:.1f}s "
           f"(×{plain['seconds'] / triaged['seconds']:.2f})")  # fmt: skip
     if problems:
         print(f"DIFFERENT results in {len({p.split(':')[0] for p in problems})} document(s):")

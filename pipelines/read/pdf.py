@@ -16,6 +16,7 @@ import pdfplumber
 from pipelines.normalize.textnorm import is_meta_cell, looks_like_amount
 from pipelines.read.lines import lines_from_words
 from pipelines.read.model import Grid, Page, TextLine
+from pipelines.read.pdfium_objects import PdfiumPages, pdfium_objects_enabled
 from pipelines.read.progress import report
 from pipelines.read.triage import text_only_pages, triage_enabled
 
@@ -167,9 +168,17 @@ def read_pdf(
 
     With page triage (the default; ``BUDGETWH_PAGE_TRIAGE=0`` turns it off) a cheap pdfium pass
     first reads the pages that hold running text only; pdfplumber reads the rest, the pages that
-    need its geometry (``pipelines/read/triage.py``)."""
+    need its geometry (``pipelines/read/triage.py``), from the characters and ruling lines pdfium
+    finds on them where it reads them as pdfminer would (``pipelines/read/pdfium_objects.py``)."""
     report("opening the PDF")
     text_pages = text_only_pages(path, page_numbers) if (triage_enabled() if triage is None else triage) else {}
+    with PdfiumPages(path, enabled=pdfium_objects_enabled()) as fast_objects:
+        return _read_pages(path, page_numbers, text_pages, fast_objects)
+
+
+def _read_pages(
+    path: Path, page_numbers: list[int] | None, text_pages: dict[int, Page], fast_objects: PdfiumPages
+) -> tuple[list[Page], int]:
     pages: list[Page] = []
     count = 0
     wanted: list[int] = []
@@ -188,6 +197,10 @@ def read_pdf(
                     decode_content_streams(page)
                     pages.append(text_pages[n])
                     continue
+                objects = fast_objects.objects(page)
+                if objects is not None:
+                    decode_content_streams(page)  # as above: a stream pdfminer cannot decode is damage
+                    page._objects = objects  # pdfplumber's cache of the page's objects: it parses none
                 pages.append(read_pdf_page(page, n))
                 page.flush_cache()
         start += PAGES_PER_OPEN

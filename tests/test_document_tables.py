@@ -65,23 +65,48 @@ def _warehouse_of(doc, tmp_path: Path) -> Path:
     return build_candidate(lake, wh, "test")
 
 
+def _seed_with_b5_header_shifted(tmp_path: Path) -> Path:
+    """Seed 003 with its B5 header misaligned by one column (合计 | 基本支出 | 项目支出 printed over
+    the 基本 | 项目 | 合计 values): the hazard of a column read with the wrong meaning."""
+    text = seed("003").read_text(encoding="utf-8")
+    title = text.index("2020年单位一般公共预算支出功能分类预算表\n\n单位")
+    header = "功能分类科目名称\t合计\t基本支出\t项目支出"
+    at = text.index(header, title)
+    shifted = text[:at] + "功能分类科目名称\t基本支出\t项目支出\t合计" + text[at + len(header) :]
+    path = tmp_path / "003_b5_header_shifted.txt"
+    path.write_text(shifted, encoding="utf-8")
+    return path
+
+
 def test_misread_table_is_unread_and_left_out_of_the_fact_views(parsed, tmp_path: Path):
-    # 深圳 表8 基本支出总表 (pp.24-26) prints its 经济分类 by name only, and its rows run on over pages:
-    # read as one hierarchy, 302 商品和服务支出 1,462.93 万元 is not the sum of the 款 found under it
-    # (R-HIER), so the table is unread: our misreading, not published
+    # read under the shifted header, its 合计 column is the 项目 values: 合计 ≠ Σ类 (R-TOTAL) and
+    # rows fail 合计 = 基本 + 项目 (R-ROW): the table is unread, its numbers are not published, and the same document's other tables still are
+    doc = parsed(_seed_with_b5_header_shifted(tmp_path))
+    b5 = next(t for t in tables_of(doc) if t["table_type"] == "B5")
+    assert b5["status"] == "unread" and "its numbers are not published as facts" in b5["reason"]
+    assert {t["status"] for t in tables_of(doc) if t["table_type"] in ("B3", "B8")} == {"verified"}
+    db = _warehouse_of(doc, tmp_path)
+    _, rows = run_query(db, "SELECT status FROM document_tables WHERE table_type = 'B5'")
+    assert rows == [("unread",)]
+    _, published = run_query(db, "SELECT count(*) FROM published_func_amount WHERE table_type = 'B5'")
+    _, kept = run_query(db, "SELECT count(*) FROM fact_func_amount WHERE table_type = 'B5'")
+    assert published == [(0,)] and kept[0][0] > 20  # nothing lost: the facts stay in the internal table
+    _, b3 = run_query(db, "SELECT amount_yuan FROM func_amounts WHERE table_type = 'B3' AND func_code = '205' "
+                      "AND measure = 'TOTAL'")  # fmt: skip
+    assert b3 == [(Decimal("88951768.35"),)]  # the verified B3 is published: 教育支出
+
+
+def test_shenzhen_basic_expenditure_runs_on_over_pages(parsed):
+    # 深圳 表4 基本支出总表 (pp.24-26) prints its 经济分类 by name only; the 302 rows continue on p.25
+    # (邮电费 …) under the repeated header, still of 302 商品和服务支出 1,462.93 万元
     doc = parsed(corpus_file(SHENZHEN))
     b8 = next(t for t in tables_of(doc) if t["title"] == "基本支出总表")
-    assert (b8["page_start"], b8["page_end"], b8["status"]) == (24, 26, "unread")
-    assert b8["reason"].startswith("R-HIER fails on")
-    db = _warehouse_of(doc, tmp_path)
-    _, rows = run_query(db, "SELECT pages, status FROM document_tables WHERE title = '基本支出总表'")
-    assert rows == [("24-26", "unread")]
-    where = "table_type = 'B8' AND page_no BETWEEN 24 AND 26"
-    _, published = run_query(db, f"SELECT count(*) FROM published_econ_amount WHERE {where}")
-    _, kept = run_query(db, f"SELECT count(*) FROM fact_econ_amount WHERE {where}")
-    assert published == [(0,)] and kept[0][0] > 20  # nothing lost: the facts stay in the internal table
-    _, b5 = run_query(db, "SELECT count(*) FROM func_amounts WHERE table_type = 'B5'")
-    assert b5[0][0] > 50  # the verified 表6 一般公共预算支出表 is published
+    assert (b8["page_start"], b8["page_end"], b8["status"]) == (24, 26, "verified")
+    econ = {(r["econ_code"], r["page_no"]): r["amount_yuan"] for r in doc.frames["fact_econ_amount"].to_dicts()
+            if r["measure"] == "TOTAL"}  # fmt: skip
+    assert econ[("302", 24)] == Decimal("14629300.00")
+    assert econ[("30207", 25)] == Decimal("650000.00")  # 邮电费 65.00
+    assert econ[("30305", 26)] == Decimal("192800.00")  # 生活补助 19.28, under 303 from p.25
 
 
 def test_a_table_read_right_is_published(parsed, tmp_path: Path):

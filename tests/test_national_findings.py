@@ -56,7 +56,7 @@ def test_national_fails_are_the_publishers_or_of_unread_tables(corpus_warehouse)
 @needs_shared
 def test_every_national_budget_has_its_core_tables_read(corpus_warehouse):
     # 功能分类 (B3 or B5), 经济分类 (B8) and 三公 (B9) of every national 部门/单位预算 with tables, each
-    # verified, with defects or printed empty, except 深圳's 基本支出总表 (unread above)
+    # verified, with defects or printed empty
     got = rows(
         corpus_warehouse,
         "select regexp_replace(d.source_file, '.*/', ''), t.table_type, "
@@ -74,4 +74,4 @@ def test_every_national_budget_has_its_core_tables_read(corpus_warehouse):
         for kind in ("B5", "B8", "B9")
         if not kinds.get(kind, set()) & {"verified", "defects", "empty"}
     }
-    assert missing == {("深圳市财政局本级2026年部门预算.pdf", "B8")}, missing
+    assert missing == set(), missing

@@ -202,11 +202,15 @@ def _summed(rows: list[FuncFact]) -> FuncFact:
     )  # fmt: skip
 
 
-def extract_econ_table(table: LogicalTable, unit: str, fund_scope: str, default_stage: str) -> TableFacts:
+def extract_econ_table(
+    table: LogicalTable, unit: str, fund_scope: str, default_stage: str, carry: dict[str, str] | None = None
+) -> TableFacts:
     """基本支出 by 部门预算支出经济分类: 类 (3 digits) and 款 (5 digits), measures TOTAL /
-    PERSONNEL / PUBLIC; side-by-side blocks are separate records."""
+    PERSONNEL / PUBLIC; side-by-side blocks are separate records. ``carry`` keeps the 类 the
+    rows are in from the page before, for a table that runs on under its repeated title."""
     facts = TableFacts()
-    current_class: str | None = None  # the 类 the rows are in, for 款 printed by name alone
+    carry = {} if carry is None else carry
+    current_class: str | None = carry.get("class")  # the 类 the rows are in, for 款 printed by name alone
     cells = list(_iter_cells(table, unit, facts))
     printed_codes = {block.code for _, block, _, _ in cells if block.code}
     for row, block, cell, amount in cells:
@@ -239,6 +243,8 @@ def extract_econ_table(table: LogicalTable, unit: str, fund_scope: str, default_
             )
         elif block.label or amount.value is not None:
             facts.summary.append(_summary(table, row, block, fund_scope, stage, measure, amount))
+    if current_class:
+        carry["class"] = current_class
     return facts
 
 

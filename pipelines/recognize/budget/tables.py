@@ -82,15 +82,17 @@ def extract_budget_facts(tables: list[LogicalTable], stage: str = "BUDGET_INITIA
     out = TableFacts()
     previous: LogicalTable | None = None
     last_codes: dict[int, str] = {}
+    econ_class: dict[str, str] = {}  # the 经济分类 类 a running-on table's rows are in
     for table, unit in zip(tables, resolve_units(tables), strict=True):
         if table.grids:  # titles without grids between the pages (a 公开表5 label line) change nothing
             if not _continues(previous, table):
                 last_codes = {}  # a new table: no 类/款 printed above its first row
+                econ_class = {}
             previous = table
         if table.table_type == "B9":
             facts = extract_three_public_table(table, unit, stage)
         elif table.table_type == "B8":
-            facts = extract_econ_table(table, unit, econ_fund_scope(table.title), stage)
+            facts = extract_econ_table(table, unit, econ_fund_scope(table.title), stage, carry=econ_class)
         else:
             facts = extract_func_table(
                 table, unit, FUND_SCOPE[table.table_type], stage, BUDGET_MEASURES, last_codes=last_codes

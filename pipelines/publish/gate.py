@@ -55,8 +55,8 @@ def view_chunks(con: duckdb.DuckDBPyConnection, view: str, key: list[str], rows:
     linear): rows that share a key are always in the same chunk, so a uniqueness expectation
     holds on every chunk exactly when it holds on the view. (A file, not a temporary table: that
     lives in memory up to the cap, so the gate's memory would grow with the warehouse.) Without a
-    key the view is streamed in batches. An empty view gives one empty frame with the view's
-    columns. ``relation`` (a subquery of the view's rows, ``incremental.scoped_view``) is read
+    key the same snapshot is read back in batches. An empty view gives one empty frame with the
+    view's columns. ``relation`` (a subquery of the view's rows, ``incremental.scoped_view``) is read
     instead of the whole view.
     """
     relation = relation or view

@@ -43,6 +43,7 @@ from pipelines.publish.warehouse import (
     capped_connection,
     count_views,
     execute_with_headroom,
+    query_published,
     read_meta,
     remove_abandoned_candidates,
     remove_stale_builds,
@@ -84,21 +85,14 @@ class IncrementalCandidate:
 def published_states(warehouse: Path) -> dict[str, str] | None:
     """The document states of the published warehouse, or None when it cannot be the base of an
     incremental publish (no file, another schema, built before states were recorded)."""
-    if not Path(warehouse).exists():
-        return None
-    try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.Error:
-        return None
-    try:
+
+    def states(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
         meta = dict(con.execute("SELECT key, value FROM warehouse_meta").fetchall())
         if meta.get("schema_fingerprint") != schema_fingerprint():
             return None
         return dict(con.execute("SELECT doc_id, state FROM publish_doc_state").fetchall())
-    except duckdb.Error:
-        return None
-    finally:
-        con.close()
+
+    return query_published(warehouse, states)
 
 
 def _read_published(warehouse: Path, table: str) -> pl.DataFrame:

@@ -15,10 +15,11 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -42,6 +43,9 @@ PUBLIC_VIEWS = (
 )  # fmt: skip
 
 
+T = TypeVar("T")
+
+
 @dataclass
 class PublishReport:
     published: bool
@@ -51,7 +55,9 @@ class PublishReport:
     seconds: float
 
 
-def read_meta(warehouse: Path, key: str) -> str | None:
+def query_published(warehouse: Path, query: Callable[[duckdb.DuckDBPyConnection], T]) -> T | None:
+    """``query(con)`` on a read-only connection to ``warehouse``; None when there is no such file
+    or DuckDB cannot answer (another schema, a file being replaced)."""
     if not Path(warehouse).exists():
         return None
     try:
@@ -59,12 +65,19 @@ def read_meta(warehouse: Path, key: str) -> str | None:
     except duckdb.Error:
         return None
     try:
-        row = con.execute("SELECT value FROM warehouse_meta WHERE key = ?", [key]).fetchone()
-        return row[0] if row else None
+        return query(con)
     except duckdb.Error:
         return None
     finally:
         con.close()
+
+
+def read_meta(warehouse: Path, key: str) -> str | None:
+    def value(con: duckdb.DuckDBPyConnection) -> str | None:
+        row = con.execute("SELECT value FROM warehouse_meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    return query_published(warehouse, value)
 
 
 BUILD_MEMORY_LIMIT = "64MB"

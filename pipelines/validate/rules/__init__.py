@@ -23,6 +23,7 @@ from pipelines.normalize.facts import DocumentInfo, Finding, SummaryFact, TableF
 from pipelines.read.model import SourceDocument
 from pipelines.recognize.document import RecognizedDocument
 from pipelines.recognize.final.tables import FinalReading
+from pipelines.recognize.narrative.reader import NarrativeReading
 from pipelines.validate.rules.budget_narrative import budget_narrative_findings, purpose_checks
 from pipelines.validate.rules.codes import code_name_findings
 from pipelines.validate.rules.completeness import listed_tables_printed, required_budget_tables
@@ -114,7 +115,7 @@ def document_findings(doc: SourceDocument, info: DocumentInfo, recognized: Recog
     return findings
 
 
-def _states_amounts(narrative) -> bool:
+def _states_amounts(narrative: NarrativeReading | None) -> bool:
     """Whether the document has a narrative of its own: text stating at least one amount. Cell
     fragments of a tables-only file (a 附件 of 报表) state none; its explanations are elsewhere."""
     return narrative is not None and any(f.yuan is not None for f in narrative.facts)

@@ -207,3 +207,22 @@ def test_code_segments_rebuilt_across_a_page_break(parsed):
     assert [(r["page_no"], r["func_name"], r["amount_raw"]) for r in rows] == [(16, "流浪乞讨人员救助支出", "1,093.77")]
     hier = doc.frames["fact_check"].filter(rule="R-HIER", table_type="B5")
     assert any("款 = Σ项 for 20820 临时救助 (TOTAL)" in m for m in hier.filter(status="PASS")["message"].to_list())
+
+
+SUZHOU = "national/suzhou/苏州市水务局2026年单位预算.pdf"
+
+
+def test_a_running_page_header_neither_ends_a_table_nor_explains_one(parsed):
+    # 苏州 支出总表 p.13 runs on to p.14 under only the page header 苏州市水务局2026年度单位预算公开, which every page
+    # prints: p.14's 2210201 住房公积金 160.95 belongs to the table (and 22102 = Σ项 is checked), it does not close it
+    doc = parsed(corpus_file(SUZHOU))
+    [b3] = _tables(doc, "B3")
+    assert (b3["page_start"], b3["page_end"], b3["status"]) == (13, 14, "verified")
+    assert _cells(doc, "B3", "2210201")["TOTAL"] == ["160.95"]
+    hier = doc.frames["fact_check"].filter(rule="R-HIER", table_type="B3", status="PASS")["message"].to_list()
+    assert any("款 = Σ项 for 22102 住房改革支出 (TOTAL)" in m for m in hier)
+    # 无锡's contents page p.2 lists 十二、一般公共预算机关运行经费支出预算表; the next page's header
+    # 无锡市发展和改革委员会2025年度部门预算公开 (无…预算, like an empty table's note) made it a phantom empty table
+    wuxi = parsed(corpus_file(WUXI))
+    assert [t["page_start"] for t in wuxi.frames["doc_table"].to_dicts() if t["table_type"] == "B9"] == [23, 26]
+    assert not any("部门预算公开" in (t["reason"] or "") for t in wuxi.frames["doc_table"].to_dicts())

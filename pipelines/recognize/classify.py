@@ -14,10 +14,22 @@ _UNIT_LABEL = re.compile(
     r"(预算主管部门|预算单位|主管部门|部门名称|单位名称|申报单位名称|填报单位|编制部门|编制单位|部门)[:：]"
     r"(?:\d{6,}\s*)?(?P<name>[^\s:：]{2,40}?)(?=单位[:：]|金额单位|$|\s)"
 )
-_COVER_TITLE = re.compile(r"^(?P<unit>.*?)(?P<year>20\d\d)?年?度?(?P<scope>部门|单位)(?:综合|整体)?(?P<kind>预算|决算)")
+_COVER_TITLE = re.compile(
+    r"^(?P<unit>.*?)(?P<year>20\d\d)?年?度?(?:[省市区县州盟旗]级)?(?P<scope>部门|单位)(?:综合|整体)?(?P<kind>预算|决算)"
+)
+_CHINESE_DIGITS = str.maketrans("〇○零一二三四五六七八九", "000123456789")
+_CHINESE_YEAR = re.compile(r"二[〇○零][一二三四五六七八九〇○零]{2}(?=年)")
+
+
+def arabic_years(text: str) -> str:
+    """二〇二四年 → 2024年: covers print the year in Chinese numerals too."""
+    return _CHINESE_YEAR.sub(lambda m: m.group(0).translate(_CHINESE_DIGITS), text)
+
+
 _TEMPLATE = re.compile(r"XX|ＸＸ|××局")
 _DECOR = re.compile(
-    r"(\d{4}年度?|年度|部门预算公开|部门预算|单位预算|部门决算|单位决算|预算公开|公开表格?|公开文件|公开报表|预算|决算)+$"
+    r"(\d{4}年度?|年度|[省市区县州盟旗]级|部门预算公开|部门预算|单位预算|部门决算|单位决算|预算公开|公开表格?|公开文件|公开报表|"
+    r"预算|决算)+$"
 )
 
 
@@ -42,7 +54,7 @@ def _first_lines(doc: SourceDocument, limit: int = 40) -> list[str]:
 # (2026年度泉州市…, 24年普陀区…), punctuation or a list mark left from a heading (．/、/1.), a
 # table-of-contents tail (……12, ......3) and a table word (总计) glued to the name.
 _LEADING_YEAR = re.compile(r"^(?:20\d\d|\d\d)\s*年度?")
-_LEADING_MARK = re.compile(r"^[\s.．。、,，:：;；·•\-—_*#]+")
+_LEADING_MARK = re.compile(r"^(?:[\s.．。、,，:：;；·•\-—_*#]+|关于)")  # 关于X局2024年度部门决算的说明
 _TOC_TAIL = re.compile(r"(?:\.{2,}|…+|·{2,}|-{3,}).*$")
 _TABLE_WORD_TAIL = re.compile(r"(?:总计|合计|小计)$")
 
@@ -111,8 +123,8 @@ def is_evaluation_report(title: str) -> bool:
 
 
 def classify_document(doc: SourceDocument) -> DocumentInfo:
-    lines = _first_lines(doc)
-    page1 = [collapse(i.text) for i in doc.pages[0].items if isinstance(i, TextLine)] if doc.pages else []
+    lines = [arabic_years(ln) for ln in _first_lines(doc)]
+    page1 = [arabic_years(collapse(i.text)) for i in doc.pages[0].items if isinstance(i, TextLine)] if doc.pages else []
     # Only title-like lines count: a long line or a Markdown table row that mentions 预算 (a README,
     # a catalogue of documents) does not make a file a budget disclosure.
     cover = "".join(ln for ln in (page1[:6] if page1 else lines[:3]) if len(ln) <= 40)
@@ -175,7 +187,8 @@ def classify_document(doc: SourceDocument) -> DocumentInfo:
             break
     if unit is None and kind in ("BUDGET", "FINAL_ACCOUNT"):
         m = _COVER_TITLE.match(re.sub(r"\d{4}年\d{1,2}月$", "", cover))
-        if m and m.group("unit"):
+        if m and m.group("unit") and not re.match(r"^[\u4e00-\u9fff]{2,6}[省市区县]$", m.group("unit")):
+            # (a region's own 2024年区级部门预算 heading names no unit: the unit is on a later line)
             unit = m.group("unit")
             # "西南大学2021年度部门预算" / "上海市普陀区财政局年度部门决算2024"
             unit = re.sub(r"(20\d\d)?年?度?$", "", unit)

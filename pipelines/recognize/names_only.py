@@ -10,6 +10,7 @@ the table names the rows it could not place."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pipelines.normalize.catalog import func_class_for_label
@@ -37,12 +38,20 @@ class NameReading:
     unresolved: list[tuple[int, str]]  # (page, name) of the names that resolved to no code
 
 
+# the summary lines of a 收支总表 (本年支出合计, 二、结转下年, 年末结转和结余, 结余分配): no 科目 is named so
+_SUMMARY_LINE = re.compile(r"合计|总计|小计|结转|结余|^[一二三四五六七八九十]+、")
+
+
+def _is_summary_line(label: str, total_labels: tuple[str, ...]) -> bool:
+    return label.startswith(total_labels) or (bool(_SUMMARY_LINE.search(label)) and not func_class_for_label(label))
+
+
 def _is_name_row(block: Block, total_labels: tuple[str, ...]) -> bool:
     return (
         block.code is None
         and bool(block.label)
         and block.indent is not None
-        and not block.label.startswith(total_labels)
+        and not _is_summary_line(block.label, total_labels)
     )
 
 
@@ -131,8 +140,8 @@ def _read_block(
                     path.pop()
                 parent = path[-1][1] if path and path[-1][0] == level - 1 else None
                 code = func_code_for_name(b.label, parent, year) if parent else None
-        elif b.label.startswith(total_labels):
-            level, code = 0, None  # a 合计 row: no 类 above the rows after it
+        elif b.label and _is_summary_line(b.label, total_labels):
+            level, code = 0, None  # a 合计 or 结转 line: no 类 above the rows after it
         else:
             continue
         if level is None:

@@ -14,6 +14,7 @@ from pipelines.read.model import SourceDocument
 from pipelines.read.pdf import read_pdf
 from pipelines.read.text import leading_indent, text_to_pages
 from pipelines.recognize.budget.tables import extract_budget_facts, recognize_budget_tables
+from pipelines.validate.rules.table_status import table_checks
 from tests.conftest import corpus_file, needs_shared
 
 HANGZHOU = "national/hangzhou/杭州市司法局2026年部门预算_汇总.pdf"
@@ -137,6 +138,8 @@ def test_a_name_the_catalogue_does_not_know_keeps_its_class_rows_summary_lines()
     assert "律师事务" in {s.label for s in facts.summary} and "司法" in {s.label for s in facts.summary}
     (table,) = facts.tables
     assert table.unresolved_names == ((1, "律师事务"),)
+    (check,) = table_checks(facts.tables, facts, [])
+    assert "律师事务 (p.1)" in check.reason and check.status == "unverified"  # no findings given: nothing proved
 
 
 def test_transcribed_entries_agree_with_every_observed_entry():

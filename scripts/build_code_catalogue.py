@@ -46,17 +46,22 @@ def _from_warehouse(db: Path, into: dict[str, dict[tuple[str, str], Entry]]) -> 
         "func": "SELECT f.func_code, f.func_name, d.fiscal_year, f.doc_id, t.status FROM fact_func_amount f",
         "econ": "SELECT f.econ_code, f.econ_name, d.fiscal_year, f.doc_id, t.status FROM fact_econ_amount f",
     }
+    # a 款 or 项 printed by name alone took its code from this catalogue (its row label has no code):
+    # it confirms nothing
     proved = (
         " JOIN loaded_documents d USING (doc_id) JOIN doc_table t ON t.doc_id = f.doc_id AND t.table_type = f.table_type"
         " AND f.page_no BETWEEN t.page_start AND t.page_end WHERE t.status <> 'unread'"
         " AND coalesce(f.{name}, '') <> '' AND d.fiscal_year IS NOT NULL"
+        " AND (length(f.{code}) = 3 OR starts_with(coalesce(f.row_label, ''), f.{code}))"
     )
     for kind, sql in queries.items():
         docs: dict[tuple[str, str], set[str]] = defaultdict(set)
         names: dict[tuple[str, str], str] = {}
         years: dict[tuple[str, str], set[int]] = defaultdict(set)
         proved_keys: set[tuple[str, str]] = set()
-        for code, name, year, doc_id, status in con.execute(sql + proved.format(name=f"{kind}_name")).fetchall():
+        for code, name, year, doc_id, status in con.execute(
+            sql + proved.format(name=f"{kind}_name", code=f"{kind}_code")
+        ).fetchall():
             key = (code, code_name_key(name))
             docs[key].add(doc_id)
             if status in ("verified", "defects"):
@@ -96,16 +101,36 @@ def _trusted(entries: dict[str, dict[tuple[str, str], Entry]]) -> dict[str, dict
     return out
 
 
+TRANSCRIBED = "transcribed:"
+
+
+def _transcribed(out_dir: Path = REFERENCE_DIR) -> dict[str, list[dict[str, str]]]:
+    """The entries transcribed from the national 政府收支分类科目 (source ``transcribed: …``), kept
+    as they are: no corpus prints them with a code (杭州 prints 20407 监狱 by name alone)."""
+    out: dict[str, list[dict[str, str]]] = {"func": [], "econ": []}
+    for kind in out:
+        path = out_dir / f"{kind}_codes.csv"
+        if path.exists():
+            with open(path, encoding="utf-8") as f:
+                out[kind] = [row for row in csv.DictReader(f) if row["source"].startswith(TRANSCRIBED)]
+    return out
+
+
 def write(entries: dict[str, dict[tuple[str, str], Entry]], out_dir: Path = REFERENCE_DIR) -> None:
+    transcribed = _transcribed(out_dir)
     for kind, by_key in entries.items():
-        rows = sorted(by_key.values(), key=lambda e: (e["code"], min(e["years"]), e["name"]))
+        rows = [
+            [str(e["code"]), code_level(str(e["code"])), e["name"], parent_code(str(e["code"])) or "",
+             min(e["years"]), max(e["years"]), "; ".join(sorted(e["sources"]))]
+            for e in by_key.values()
+        ]  # fmt: skip
+        seen = {(r[0], code_name_key(str(r[2]))) for r in rows}
+        rows += [[t[k] for k in FIELDS] for t in transcribed[kind] if (t["code"], code_name_key(t["name"])) not in seen]
+        rows.sort(key=lambda r: (r[0], int(r[4]), r[2]))
         with open(out_dir / f"{kind}_codes.csv", "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(FIELDS)
-            for e in rows:
-                code = str(e["code"])
-                w.writerow([code, code_level(code), e["name"], parent_code(code) or "", min(e["years"]),
-                            max(e["years"]), "; ".join(sorted(e["sources"]))])  # fmt: skip
+            w.writerows(rows)
 
 
 def main(argv: list[str]) -> None:

@@ -121,3 +121,39 @@ def _latest(found: list[tuple[str, int]]) -> str | None:
     newest = max(year for _, year in found)
     latest = [code for code, year in found if year == newest]
     return latest[0] if len(latest) == 1 else None
+
+
+def func_code_for_name(name: str, parent: str, year: int | None = None) -> str | None:
+    """The 功能分类 code of a 款 or 项 printed by name alone, among the children of its parent (a 款
+    among the 款 of its 类, a 项 among the 项 of its 款): by the exact name first, then by the
+    normalized one (``code_name_key``), never by similarity, never across parents. Where two
+    children had the name in different years, the one of ``year`` (else the latest). None when the
+    catalogue knows no child of that parent by that name, or cannot tell two apart."""
+    printed = re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or ""))
+    if not printed or code_level(parent) not in (1, 2):
+        return None
+    children = [
+        (code, entries)
+        for code, entries in catalogue("func").items()
+        if len(code) == len(parent) + 2 and code.startswith(parent)
+    ]
+    for same in (
+        lambda e: re.sub(r"\s+", "", unicodedata.normalize("NFKC", e.name)) == printed,
+        lambda e: code_name_key(e.name) == code_name_key(printed),
+    ):
+        found = [(code, [e for e in entries if same(e)]) for code, entries in children]
+        found = [(code, named) for code, named in found if named]
+        if len(found) == 1:
+            return found[0][0]
+        if found:
+            return _of_year(found, year)
+    return None
+
+
+def _of_year(found: list[tuple[str, list[CodeEntry]]], year: int | None) -> str | None:
+    """Of several codes that carried one name, the one that carried it in ``year``, else the latest."""
+    if year is not None:
+        in_year = [code for code, named in found if any(e.first_year <= year <= e.last_year for e in named)]
+        if len(in_year) == 1:
+            return in_year[0]
+    return _latest([(code, max(e.last_year for e in named)) for code, named in found])

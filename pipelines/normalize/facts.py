@@ -97,6 +97,8 @@ class TableInstance:
     empty_note: str | None
     n_facts: int = 0
     rows_by_unit: bool = False  # rows keyed by 单位编码 (the department's units), not by classification codes
+    # (page, name) of rows printed by name alone (no code) that the catalogue gave no code under their parent
+    unresolved_names: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(slots=True)

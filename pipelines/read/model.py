@@ -40,6 +40,11 @@ class Grid:
     # PDF geometry: the x-range of each column, to line up a continuation page with the columns
     # of the page before it.
     col_spans: list[tuple[float, float]] | None = None
+    # indents[r][c]: how far the text of cell (r, c) starts right of the cell's left edge, in character
+    # widths (PDF: the first character's x position over its size; text extraction: leading full-width
+    # spaces, an ASCII space counting half). A 科目 printed by name alone shows its level by it (类 /
+    # 款 / 项 further and further in). None where a cell is empty, merged away, or nothing is known.
+    indents: list[list[float | None]] | None = None
 
     @property
     def width(self) -> int:

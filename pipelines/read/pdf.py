@@ -9,6 +9,7 @@ recognizers find titles the same way on every layout.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from pathlib import Path
 
 import pdfplumber
@@ -97,6 +98,37 @@ def _cell_origins(table, n_rows: int, n_cols: int) -> list[list[tuple[int, int]]
         return None
 
 
+def _cell_indents(chars: list[dict], table, n_rows: int, n_cols: int) -> list[list[float | None]]:
+    """For every cell, how far its first line of text starts right of the cell's left edge, in
+    character widths (the first character's distance over its size). pdfplumber drops the
+    full-width spaces a publisher indents a 款 or 项 name with from the cell's text; their width
+    stays in the position of the first character printed after them."""
+    out: list[list[float | None]] = [[None] * n_cols for _ in range(n_rows)]
+    x0, top, x1, bottom = table.bbox
+    inside = sorted(
+        (ch for ch in chars if ch["text"].strip() and x0 <= ch["x0"] < x1 and top <= ch["top"] < bottom),
+        key=lambda ch: ch["top"],
+    )
+    tops = [ch["top"] for ch in inside]
+    for r, row in enumerate(table.rows[:n_rows]):
+        for c, bbox in enumerate(row.cells[:n_cols]):
+            if bbox is None:
+                continue
+            cx0, ctop, cx1, cbottom = bbox
+            lo, hi = bisect_left(tops, ctop - 0.5), bisect_left(tops, cbottom)
+            # a character belongs to the cell its middle lies in (as pdfplumber's extract decides)
+            mine = [ch for ch in inside[lo:hi] if cx0 <= (ch["x0"] + ch["x1"]) / 2 < cx1
+                    and ctop <= (ch["top"] + ch["bottom"]) / 2 < cbottom]  # fmt: skip
+            if not mine:
+                continue
+            first_top = mine[0]["top"]
+            first_line = [ch for ch in mine if ch["top"] - first_top < 0.5 * (mine[0]["size"] or 1)]
+            first = min(first_line, key=lambda ch: ch["x0"])
+            size = first["size"] or (first["x1"] - first["x0"]) or 1
+            out[r][c] = round((first["x0"] - cx0) / size, 2)
+    return out
+
+
 def text_lines(page: pdfplumber.page.Page) -> list[tuple[float, str]]:
     """Lines of running text as (top, text), rebuilt from word positions.
 
@@ -129,6 +161,7 @@ def read_pdf_page(page: pdfplumber.page.Page, page_no: int) -> Page:
         width = max((len(r) for r in rows), default=0)
         origins = _cell_origins(table, len(rows), width)
         spans = _column_spans(table, width)
+        indents = _cell_indents(page.chars, table, len(rows), width)
         lifted, kept = _lift_title_rows(rows)
         skipped = len(rows) - len(kept)
         top = table.bbox[1]
@@ -138,9 +171,9 @@ def read_pdf_page(page: pdfplumber.page.Page, page_no: int) -> Page:
             kept_origins = None
             if origins is not None:
                 kept_origins = [[(max(r0 - skipped, 0), c0) for r0, c0 in row] for row in origins[skipped:]]
-            items.append(
-                (top + 0.5, 1, Grid(rows=kept, page_no=page_no, top=top, origins=kept_origins, col_spans=spans))
-            )
+            grid = Grid(rows=kept, page_no=page_no, top=top, origins=kept_origins, col_spans=spans,
+                        indents=indents[skipped:])  # fmt: skip
+            items.append((top + 0.5, 1, grid))
     items.sort(key=lambda t: (t[0], t[1]))
     out.items = [it for _, _, it in items]
     return out

@@ -28,7 +28,7 @@ class RecognizedDocument:
 
 def recognize_document(doc: SourceDocument, info: DocumentInfo) -> RecognizedDocument:
     if info.doc_kind == "BUDGET":
-        out = RecognizedDocument(extract_budget_facts(recognize_budget_tables(doc)))
+        out = RecognizedDocument(extract_budget_facts(recognize_budget_tables(doc), year=info.fiscal_year))
     elif info.doc_kind == "FINAL_ACCOUNT":
         final = final_table_facts(doc)
         out = RecognizedDocument(final.facts, final=final)

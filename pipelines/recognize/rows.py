@@ -46,6 +46,7 @@ class Block:
     amounts: list[AmountCell]
     position: int = 0  # which block of the row, left to right (收入 side 0, 支出 side 1)
     unit_code: str | None = None  # a 单位编码 column's code (西安 ``201`` / ``201001``): the row is a unit
+    indent: float | None = None  # how far its name is indented (``Grid.indents``), for names printed without a code
 
 
 @dataclass(slots=True)
@@ -54,6 +55,7 @@ class TableRow:
     index: int
     cells: list[str | None]
     columns: list[Column]
+    indents: list[float | None] | None = None  # per cell, of the piece of the printed row the cell came from
 
     @property
     def page_no(self) -> int:
@@ -68,7 +70,13 @@ def _collapse_columns(
     rows: list[list[str | None]],
     origins: list[list[tuple[int, int]]] | None,
     spans: list[tuple[float, float]] | None = None,
-) -> tuple[list[list[str | None]], list[list[tuple[int, int]]] | None, list[tuple[float, float]] | None]:
+    indents: list[list[float | None]] | None = None,
+) -> tuple[
+    list[list[str | None]],
+    list[list[tuple[int, int]]] | None,
+    list[tuple[float, float]] | None,
+    list[list[float | None]] | None,
+]:
     """Badly ruled tables (Jiangsu 2018) come out with many thin columns: some hold nothing at all,
     others only a few cells while their neighbour holds the rest (a header in one, its amounts in
     the next). Drop the empty ones and fold a thin column into its neighbour when it has a real
@@ -76,7 +84,7 @@ def _collapse_columns(
     Well-formed tables have a real cell in every row of every column and are left alone."""
     width = max((len(r) for r in rows), default=0)
     if width < 2:
-        return rows, origins, spans
+        return rows, origins, spans, indents
     grid = [list(r) + [""] * (width - len(r)) for r in rows]
     target = list(range(width))  # old column → column it ends up in (old numbering)
 
@@ -88,7 +96,7 @@ def _collapse_columns(
 
     alive = [c for c in range(width) if filled(c)]
     if not alive:
-        return rows, origins, spans
+        return rows, origins, spans, indents
     for c in range(width):
         if c not in alive:  # nothing printed in it: belongs to the nearest live column
             target[c] = min(alive, key=lambda a: (abs(a - c), a))
@@ -107,7 +115,7 @@ def _collapse_columns(
                 changed = True
                 break
     if not changed:
-        return rows, origins, spans
+        return rows, origins, spans, indents
     new_index = {c: k for k, c in enumerate(alive)}
     out_rows = [[row[c] for c in alive] for row in grid]
     out_origins = None
@@ -121,7 +129,14 @@ def _collapse_columns(
         for c in alive:
             members = [spans[o] for o in range(width) if target[o] == c]
             out_spans.append((min(a for a, _ in members), max(b for _, b in members)))
-    return out_rows, out_origins, out_spans
+    out_indents = None
+    if indents is not None:
+        # a folded column's text moved into its neighbour: so does its indentation
+        out_indents = [
+            [next((row[o] for o in range(len(row)) if target[o] == c and row[o] is not None), None) for c in alive]
+            for row in (list(r) + [None] * (width - len(r)) for r in indents)
+        ]
+    return out_rows, out_origins, out_spans, out_indents
 
 
 def collapse_sliver_columns(grids: list[Grid]) -> list[Grid]:
@@ -146,7 +161,10 @@ def collapse_sliver_columns(grids: list[Grid]) -> list[Grid]:
             for x in run:
                 origins += [[(r0 + offset, c0) for r0, c0 in row] for row in x.origins]
                 offset += len(x.rows)
-        rows, new_origins, spans = _collapse_columns(stacked, origins, g.col_spans)
+        indents = None
+        if all(x.indents is not None for x in run):
+            indents = [row for x in run for row in x.indents]
+        rows, new_origins, spans, new_indents = _collapse_columns(stacked, origins, g.col_spans, indents)
         offset = 0
         for x in run:
             n = len(x.rows)
@@ -155,7 +173,8 @@ def collapse_sliver_columns(grids: list[Grid]) -> list[Grid]:
                 part_origins = [[(r0 - offset, c0) for r0, c0 in row] for row in new_origins[offset : offset + n]]
             out.append(
                 Grid(rows=rows[offset : offset + n], page_no=x.page_no, row_line_nos=None, top=x.top,
-                     origins=part_origins, col_spans=spans)
+                     origins=part_origins, col_spans=spans,
+                     indents=new_indents[offset : offset + n] if new_indents is not None else None)
             )  # fmt: skip
             offset += n
         i = j
@@ -205,26 +224,47 @@ def iter_rows(table: LogicalTable) -> Iterator[TableRow]:
             r0, cells0 = rows[0]
             rows[0] = (r0, ["" if i in code_parts else cell for i, cell in enumerate(cells0)])
         if grid.row_line_nos is None:  # PDF geometry: rows may be split, block by block
-            rows = _merge_per_block(rows, columns)
-        for r, cells in rows:
-            yield TableRow(grid=grid, index=r, cells=cells, columns=columns)
+            merged = _merge_per_block(rows, columns)
+        else:
+            merged = [(r, cells, [r]) for r, cells in rows]
+        for r, cells, pieces in merged:
+            yield TableRow(grid=grid, index=r, cells=cells, columns=columns, indents=_row_indents(grid, pieces))
+
+
+def _row_indents(grid: Grid, pieces: list[int]) -> list[float | None] | None:
+    """Per cell, the indentation in the first piece of the printed row that has text in it (a row
+    split by a wrap takes its name from a later piece when the amounts stand on a line above it)."""
+    if grid.indents is None:
+        return None
+    out: list[float | None] = []
+    for c in range(grid.width):
+        out.append(
+            next((grid.indents[r][c] for r in pieces if r < len(grid.indents) and c < len(grid.indents[r])
+                  and grid.indents[r][c] is not None), None)
+        )  # fmt: skip
+    return out
 
 
 def _merge_per_block(
     rows: list[tuple[int, list[str | None]]], columns: list[Column]
-) -> list[tuple[int, list[str | None]]]:
+) -> list[tuple[int, list[str | None], list[int]]]:
     """Merge continuation rows separately in each side-by-side block (the income and the
-    expenditure halves of a 收支总表 wrap independently), then put the rows back in order."""
+    expenditure halves of a 收支总表 wrap independently), then put the rows back in order. Each
+    merged row comes with the grid rows it was joined from."""
     layout = _blocks_layout(columns)
     if len(layout) == 1:
-        return merge_continuation_rows(rows, columns)
-    pieces: list[tuple[int, int, list[str | None]]] = []
+        members: list[list[int]] = []
+        merged = merge_continuation_rows(rows, columns, members=members)
+        return [(r, cells, m) for (r, cells), m in zip(merged, members, strict=True)]
+    pieces: list[tuple[int, int, list[str | None], list[int]]] = []
     for b, cols in enumerate(layout):
         keep = {c.index for c in cols}
         only = [(r, [v if i in keep else "" for i, v in enumerate(cells)]) for r, cells in rows]
-        pieces += [(r, b, cells) for r, cells in merge_continuation_rows(only, cols, adjacent_only=True)]
+        members = []
+        merged = merge_continuation_rows(only, cols, adjacent_only=True, members=members)
+        pieces += [(r, b, cells, m) for (r, cells), m in zip(merged, members, strict=True)]
     pieces.sort(key=lambda t: (t[0], t[1]))
-    return [(r, cells) for r, _, cells in pieces]
+    return [(r, cells, m) for r, _, cells, m in pieces]
 
 
 _LABEL_START = re.compile(
@@ -263,12 +303,17 @@ def _incomplete(cells: list[str | None], label_columns: set[int]) -> bool:
 
 
 def merge_continuation_rows(
-    rows: list[tuple[int, list[str | None]]], columns: list[Column], adjacent_only: bool = False
+    rows: list[tuple[int, list[str | None]]],
+    columns: list[Column],
+    adjacent_only: bool = False,
+    members: list[list[int]] | None = None,
 ) -> list[tuple[int, list[str | None]]]:
     """Join the pieces of one printed row that a badly ruled PDF splits over several grid rows:
     a name wrapped onto the next row (``九、医疗卫生与计划生育`` / ``支出``), or amounts and their
-    label on adjacent rows. Rows are joined only where they do not compete for a cell."""
+    label on adjacent rows. Rows are joined only where they do not compete for a cell. ``members``
+    receives, per row returned, the grid rows joined into it."""
     out: list[tuple[int, list[str | None]]] = []
+    joined: list[list[int]] = members if members is not None else []
     last_r: int | None = None
     for r, cells in rows:
         text, labels, amounts, starts = _row_profile(cells, columns)
@@ -289,8 +334,10 @@ def merge_continuation_rows(
                     piece = cells[c] or ""
                     merged[c] = (merged[c] or "") + piece if c in p_text else piece
                 out[-1] = (pr, merged)
+                joined[-1].append(r)
                 continue
         out.append((r, list(cells)))
+        joined.append([r])
     return out
 
 
@@ -364,9 +411,12 @@ def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
         unit_code: str | None = None
         label_raw_parts: list[str] = []
         amounts: list[AmountCell] = []
+        indent: float | None = None
         for col in cols:
             raw = row.cells[col.index] if col.index < len(row.cells) else ""
             text = collapse(raw)
+            if indent is None and text and col.role in ("code", "label") and row.indents is not None:
+                indent = row.indents[col.index] if col.index < len(row.indents) else None
             if col.role in parts:
                 if col.role == "lei" and re.fullmatch(r"\d{3}", text):
                     parts["lei"] = text
@@ -414,7 +464,8 @@ def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
             code = label_code
         if code is None and not label and not any(collapse(a.raw) for a in amounts):
             continue
-        yield Block(code=code, label=label, label_raw=label_raw, amounts=amounts, position=b, unit_code=unit_code)
+        yield Block(code=code, label=label, label_raw=label_raw, amounts=amounts, position=b, unit_code=unit_code,
+                    indent=indent)  # fmt: skip
 
 
 def code_level(code: str) -> int:

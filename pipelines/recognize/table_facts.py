@@ -35,6 +35,7 @@ from pipelines.normalize.facts import (
 )
 from pipelines.normalize.textnorm import NotAnAmount, collapse, parse_amount, to_yuan
 from pipelines.recognize.columns import count_header_rows, resolve_columns
+from pipelines.recognize.names_only import NameLevels, read_names
 from pipelines.recognize.rows import (
     AmountCell,
     Block,
@@ -111,17 +112,25 @@ def extract_func_table(
     allowed_measures: set[str],
     measure_of: Callable[[tuple[str, ...]], str | None] = measure_for_path,
     last_codes: dict[int, str] | None = None,
+    names_carry: NameLevels | None = None,
+    year: int | None = None,
 ) -> TableFacts:
     """功能分类 tables (and the 类 rows of the two-sided 收支总表): one fact per printed cell of a
     row with a function code or a recognizable 类 name; other rows become summary facts.
     ``measure_of`` maps a column's header path to its measure (a family may refine the generic
     mapping, e.g. 本年收入 of a 政府性基金 table is its grant income). ``last_codes``: the 类/款 codes
     the table's previous page ended under, where the title is repeated on each page (a new
-    ``LogicalTable`` per page) and a row prints only its own code segment."""
+    ``LogicalTable`` per page) and a row prints only its own code segment. Rows printed by name
+    alone get their codes from their indentation and the catalogue of ``year`` (``names_only``);
+    ``names_carry`` keeps that reading's levels from the table's page before."""
     facts = TableFacts()
     cross_classified = False
     row_order: dict[str, int] = {}  # row_id → its position in the table
-    for row, block, cell, amount in _iter_cells(table, unit, facts, last_codes):
+    cells = list(_iter_cells(table, unit, facts, last_codes))
+    blocks = list({id(block): (row.page_no, block) for row, block, _, _ in cells}.values())
+    names = read_names(blocks, NameLevels() if names_carry is None else names_carry, year, TOTAL_LABEL)
+    table.unresolved_names.extend(names.unresolved)
+    for row, block, cell, amount in cells:
         cross_classified = cross_classified or any(c.role == "cross" for c in row.columns)
         row_order.setdefault(_lineage(table, row, block).row_id, len(row_order))
         measure = measure_of(cell.column.path)
@@ -133,7 +142,11 @@ def extract_func_table(
         stage = stage_for_path(cell.column.path, default_stage)
         code = block.code if is_func_code(block.code) else None
         name = block.label
-        if code is None and block.code is None and block.label and not block.label.startswith(TOTAL_LABEL):
+        if id(block) in names.codes:
+            code = names.codes[id(block)]  # printed by name alone: its level decides, not a 类 name it may share
+            if code is not None and len(code) == 3:
+                name = strip_ordinal(block.label)
+        elif code is None and block.code is None and block.label and not block.label.startswith(TOTAL_LABEL):
             code = func_class_for_label(block.label)
             if code:
                 name = strip_ordinal(block.label)
@@ -383,4 +396,5 @@ def table_instance(table: LogicalTable, unit: str, facts: TableFacts) -> TableIn
         empty_note=note,
         n_facts=n,
         rows_by_unit=rows_by_unit,
+        unresolved_names=tuple(table.unresolved_names),
     )

@@ -37,6 +37,8 @@ class LogicalTable:
     grids: list[Grid] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     meta_lines: list[str] = field(default_factory=list)
+    # (page, name) of the rows printed by name alone that no code could be given (``names_only``)
+    unresolved_names: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def page_end(self) -> int:

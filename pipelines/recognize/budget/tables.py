@@ -7,6 +7,7 @@ from collections import Counter
 from pipelines.normalize.catalog import BUDGET_MEASURES
 from pipelines.normalize.facts import TableFacts
 from pipelines.read.model import SourceDocument
+from pipelines.recognize.names_only import NameLevels
 from pipelines.recognize.table_facts import (
     extract_econ_table,
     extract_func_table,
@@ -78,16 +79,22 @@ def econ_fund_scope(title: str) -> str:
     return "ALL"
 
 
-def extract_budget_facts(tables: list[LogicalTable], stage: str = "BUDGET_INITIAL") -> TableFacts:
+def extract_budget_facts(
+    tables: list[LogicalTable], stage: str = "BUDGET_INITIAL", year: int | None = None
+) -> TableFacts:
+    """The facts of the 预算 tables; ``year`` (the fiscal year) picks the catalogue's names for rows
+    printed without codes."""
     out = TableFacts()
     previous: LogicalTable | None = None
     last_codes: dict[int, str] = {}
+    names_carry = NameLevels()  # the indentation levels of a names-only table running on
     econ_class: dict[str, str] = {}  # the 经济分类 类 a running-on table's rows are in
     for table, unit in zip(tables, resolve_units(tables), strict=True):
         if table.grids:  # titles without grids between the pages (a 公开表5 label line) change nothing
             if not _continues(previous, table):
                 last_codes = {}  # a new table: no 类/款 printed above its first row
                 econ_class = {}
+                names_carry = NameLevels()
             previous = table
         if table.table_type == "B9":
             facts = extract_three_public_table(table, unit, stage)
@@ -95,8 +102,9 @@ def extract_budget_facts(tables: list[LogicalTable], stage: str = "BUDGET_INITIA
             facts = extract_econ_table(table, unit, econ_fund_scope(table.title), stage, carry=econ_class)
         else:
             facts = extract_func_table(
-                table, unit, FUND_SCOPE[table.table_type], stage, BUDGET_MEASURES, last_codes=last_codes
-            )
+                table, unit, FUND_SCOPE[table.table_type], stage, BUDGET_MEASURES, last_codes=last_codes,
+                names_carry=names_carry, year=year,
+            )  # fmt: skip
         if not table.grids and not table.notes:
             continue  # a title with nothing under it: a table of contents entry or a heading
         out.tables.append(table_instance(table, unit, facts))

@@ -15,7 +15,13 @@ _SUB_ITEM_ROW = re.compile(r"^[35]\d{6}\s")
 def code_name_findings(facts: TableFacts, fiscal_year: int | None) -> list[Finding]:
     """One finding per printed (classification, code, name) of the document's tables whose code the
     catalogue knows, at the first table and page that prints it."""
-    printed = [("func", f.func_code, f.func_name, f.at) for f in facts.func if f.source_kind == "TABLE"]
+    # a 款 or 项 printed by name alone took its code from the catalogue (its row label prints none):
+    # comparing it with the catalogue would prove nothing
+    printed = [
+        ("func", f.func_code, f.func_name, f.at)
+        for f in facts.func
+        if f.source_kind == "TABLE" and (len(f.func_code) == 3 or f.at.row_label.startswith(f.func_code))
+    ]
     # a 款 read from its sub-items (row 3010201 改革性补贴 as 30102) prints another code: not checked
     printed += [
         ("econ", e.econ_code, e.econ_name, e.at)

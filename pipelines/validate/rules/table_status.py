@@ -76,6 +76,7 @@ def continued_tables(tables: list[TableInstance]) -> list[TableInstance]:
                 is_empty=last.is_empty and t.is_empty,
                 empty_note=last.empty_note or t.empty_note,
                 n_facts=last.n_facts + t.n_facts,
+                unresolved_names=last.unresolved_names + t.unresolved_names,
             )
         else:
             out.append(t)
@@ -155,6 +156,14 @@ def _verdict(
     return "defects", f"{failed} of its {checked} identities fail: publisher errors in those cells, loaded as printed."
 
 
+def _unresolved_reason(names: tuple[tuple[int, str], ...]) -> str:
+    shown = "、".join(f"{name} (p.{page})" for page, name in names[:5]) + ("…" if len(names) > 5 else "")
+    return (
+        f"{len(names)} rows printed by name alone have no code in the catalogue under their parent ({shown}): "
+        "they and the other 款/项 rows of their 类 are summary lines, not facts, and their sums are not checked."
+    )
+
+
 def table_checks(tables: list[TableInstance], facts: TableFacts, findings: list[Finding]) -> list[TableCheck]:
     """One ``TableCheck`` per table of the document (pieces continued over pages joined), in the
     order the tables were found."""
@@ -170,6 +179,8 @@ def table_checks(tables: list[TableInstance], facts: TableFacts, findings: list[
     for i, t in enumerate(tables):
         passed, rounding, failed = _count(owned[i])
         status, reason = _verdict(owned[i], t.empty_note, t.is_empty, t.rows_by_unit)
+        if t.unresolved_names:
+            reason = " ".join(r for r in (reason, _unresolved_reason(t.unresolved_names)) if r)
         out.append(
             TableCheck(i + 1, t.table_type, t.title, t.unit, t.page_start, t.page_end, len(rows[i]),
                        passed, rounding, failed, status, reason)

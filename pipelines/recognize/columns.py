@@ -87,7 +87,9 @@ def _role_for_path(path: tuple[str, ...]) -> str:
     return "amount"
 
 
-_ROW_LABEL = re.compile(r"^(合计|总计|小计|本年|收入总计|支出总计|[一二三四五六七八九十]+、|\d+[、.．])")
+_ROW_LABEL = re.compile(
+    r"^(合计|总计|小计|本年|收入总计|支出总计|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|\d+[、.．])"
+)
 # Footer labels of the 决算 total tables (F1/F4): never header words, so a row made of them alone
 # is data even without amounts (a continued page may start with the blank 结余分配 pair).
 _BALANCE_LABEL = re.compile(

@@ -133,7 +133,14 @@ def extract_func_table(
         stage = stage_for_path(cell.column.path, default_stage)
         code = block.code if is_func_code(block.code) else None
         name = block.label
-        if code is None and block.code is None and block.label and not block.label.startswith(TOTAL_LABEL):
+        names_econ = any("经济分类" in e for e in block.label_header)  # 13、转移性支出 of an 经济分类 block
+        if (
+            code is None
+            and block.code is None
+            and block.label
+            and not block.label.startswith(TOTAL_LABEL)
+            and not names_econ
+        ):
             code = func_class_for_label(block.label)
             if code:
                 name = strip_ordinal(block.label)

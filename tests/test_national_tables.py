@@ -134,3 +134,26 @@ def test_a_publishers_unbalanced_expenditure_side_is_a_defect(parsed):
         assert [c["status"] for c in _checks(hr, "R-BAL", table_type, page)] == ["PASS"]
         table = _table(hr, table_type, page)
         assert (table["status"], table["identities_failed"]) == ("defects", 1)
+
+
+def test_final_accounts_carry_codes_across_repeated_titles_as_budgets_do():
+    """The 决算 family reads a table that runs on under its repeated title by the same rule as the 预算
+    family (``recognize/carry.py``). No 决算 of ../shared repeats its title per page, so the layout is
+    taken from 深圳 表4 基本支出总表 (pp.24–26: title on every page, 经济分类 by name only) read as an F6:
+    邮电费 at the top of p.25 is still 30207 under the 302 of p.24, 生活补助 on p.26 30305 under 303."""
+    from dataclasses import replace
+
+    from pipelines.read.dispatch import read_document, sha256_file
+    from pipelines.recognize.budget.tables import recognize_budget_tables
+    from pipelines.recognize.final.tables import extract_final_facts
+
+    path = corpus_file("national/shenzhen/深圳市财政局本级2026年部门预算.pdf")
+    tables = recognize_budget_tables(read_document(path, sha256_file(path)))
+    pages = [replace(t, table_type="F6") for t in tables if t.table_type == "B8" and t.page_start >= 23]
+    assert len([t for t in pages if t.grids]) == 3  # one logical table per printed page
+    reading = extract_final_facts(pages)
+    # the amounts as printed (万元; these pieces alone do not carry the document's unit line)
+    econ = {(e.econ_code, e.at.page_no): e.amount.value for e in reading.facts.econ if e.measure == "TOTAL"}
+    assert econ[("302", 24)] == Decimal("1462.93")
+    assert econ[("30207", 25)] == Decimal("65.00")  # 邮电费
+    assert econ[("30305", 26)] == Decimal("19.28")  # 生活补助

@@ -88,7 +88,8 @@ _BUDGET_SECTION = re.compile(
 _NOT_NARRATIVE = re.compile(r"名词解释|职能|机构设置|概况|^目录|表$|申报表|绩效目标表|[（(]续[）)]|附件|附表")
 _TOC_LEADER = re.compile(r"…{2,}|\.{4,}|·{4,}")
 _TOP_HEADING = re.compile(r"^(第[一二三四五六七八九十]+部分|[一二三四五六七八九十]+、)")
-_MONEY_IN = re.compile(r"\d\s*(万元|元|%)")
+# an amount, also one whose 万元 the line wrap cut after 万 (…预算支出 247.45 万 / 元，与上年…)
+_MONEY_IN = re.compile(r"\d\s*(万元|元|%)|\d\s*万\s*$")
 
 
 def _budget_heading(key: str, marked: bool) -> bool:

@@ -70,6 +70,10 @@ def test_org_running_cost_table_by_economic_code_adds_up(parsed):
     assert items["邮电费"] == Decimal("120000.00")  # 30207 12.00
     assert items["其他商品和服务支出"] == Decimal("629700.00")  # 30299 62.97
     assert _table(suzhou, "B9", 25)["status"] == "verified"
+    # the text states the same total, its 万元 cut by the line wrap (…预算支出 205.97 万 / 元，与上年…)
+    for doc, page, total in ((wuxi, 37, "2474500.00"), (suzhou, 38, "2059700.00")):
+        stated = _checks(doc, "R-NARR-ORG", "B9", page)
+        assert [(c["status"], c["lhs"]) for c in stated] == [("PASS", Decimal(total))]
 
 
 def test_two_sided_grant_table_runs_on_to_its_totals_page(parsed):

@@ -102,6 +102,19 @@ def _budget_heading(key: str, marked: bool) -> bool:
     return len(key) <= 32 and bool(_BUDGET_SECTION.search(key) or _NOT_NARRATIVE.search(key))
 
 
+_HEADING_ENDS = ("说明", "情况", "概况", "解释")
+
+
+def _opens_a_sentence(key: str, marked: bool, following: list[TextLine]) -> bool:
+    """An unnumbered line whose sentence the next line finishes with an amount (…一般公共预算财政拨款
+    支出预算 / 48,592.98万元，与上年…; …拨款安排的“三公”经 / 费支出预算15万元，…): text wrapped at the
+    line's end, not a heading, though it names a section's words."""
+    if marked or not following or _HEADING.match(key) or _TOP_HEADING.match(key) or key.endswith(_HEADING_ENDS):
+        return False
+    first_clause = re.split(r"[，。；]", collapse(following[0].text))[0]  # not at 48,592.98
+    return bool(_MONEY_IN.search(first_clause))
+
+
 _INDICATOR_LEVEL = re.compile(r"(产出|效益|满意度|成本)指标")
 _TARGET_OPERATOR = re.compile(r"[≥≤＝]")
 
@@ -137,16 +150,23 @@ def budget_segments(doc: SourceDocument) -> list[Segment]:
     for line in lines:
         pages_of.setdefault(collapse(line.text), set()).add(line.page_no)
     target_pages = _target_table_pages(doc)
+
+    def _furniture(line: TextLine) -> bool:
+        return doc.page_count > 3 and len(pages_of[collapse(line.text)]) >= 3 and not _MONEY_IN.search(line.text)
+
     for i, line in enumerate(lines):
         if line.page_no in target_pages:
             continue  # the cells of a 绩效目标表 not ruled as a grid, not prose
-        if doc.page_count > 3 and len(pages_of[collapse(line.text)]) >= 3 and not _MONEY_IN.search(line.text):
+        if _furniture(line):
             continue  # a running header or footer (无锡市发展和改革委员会2025年度部门预算公开), not text
         marked = line.text.lstrip().startswith(("#", "- "))
         key = collapse(line.text).lstrip("#-")
         if _TOC_LEADER.search(key) or (_PAGE_NUMBER.match(key) and last_on_page.get(line.page_no) == i):
             continue
-        if _budget_heading(key, marked):
+        # the next line of text, past a page's number and the next page's running header
+        following = [n for n in lines[i + 1 : i + 4] if not _furniture(n) and not _PAGE_NUMBER.match(collapse(n.text))]
+        following = following[:1]
+        if _budget_heading(key, marked) and not _opens_a_sentence(key, marked, following):
             ordinal = bool(_HEADING.match(key)) and not key.startswith("第") and not marked
             if _NOT_NARRATIVE.search(key):
                 part = None

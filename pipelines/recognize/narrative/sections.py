@@ -111,6 +111,8 @@ def _opens_a_sentence(key: str, marked: bool, following: list[TextLine]) -> bool
     line's end, not a heading, though it names a section's words."""
     if marked or not following or _HEADING.match(key) or _TOP_HEADING.match(key) or key.endswith(_HEADING_ENDS):
         return False
+    if _NOT_NARRATIVE.search(key):
+        return False  # a table's or chart's title (…支出情况构成表) closes the part, whatever follows it
     first_clause = re.split(r"[，。；]", collapse(following[0].text))[0]  # not at 48,592.98
     return bool(_MONEY_IN.search(first_clause))
 

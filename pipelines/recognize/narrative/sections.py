@@ -168,7 +168,9 @@ def budget_segments(doc: SourceDocument) -> list[Segment]:
         # the next line of text, past a page's number and the next page's running header
         following = [n for n in lines[i + 1 : i + 4] if not _furniture(n) and not _PAGE_NUMBER.match(collapse(n.text))]
         following = following[:1]
-        if _budget_heading(key, marked) and not _opens_a_sentence(key, marked, following):
+        # a wrapped sentence continues the open part; with no part open it still opens one (its text is kept)
+        wrapped = part is not None and _opens_a_sentence(key, marked, following)
+        if _budget_heading(key, marked) and not wrapped:
             ordinal = bool(_HEADING.match(key)) and not key.startswith("第") and not marked
             if _NOT_NARRATIVE.search(key):
                 part = None

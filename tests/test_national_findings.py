@@ -22,6 +22,10 @@ PUBLISHER_DEFECTS = {
     ("西安市人力资源和社会保障局2020年部门综合预算.pdf", "R-ROW", "B2", 30, "西安市职业介绍服务中心 BUDGET_INITIAL"),
     ("西安市人力资源和社会保障局2020年部门综合预算.pdf", "R-TOTAL", "B2", 30, "合计 = Σ units TOTAL BUDGET_INITIAL"),
     ("西安市人力资源和社会保障局2020年部门综合预算.pdf", "R-TOTAL", "B3", 31, "合计 = Σ units TOTAL BUDGET_INITIAL"),
+    # 表1 p.29 / 表4 p.32, the same 90.57: 支出总计 182,157.13 (181,807.13) = 本年支出合计 182,066.56
+    # (181,716.56) + 结转下年 0 does not hold; the 上年结转 received is spent on no row of the 支出 side
+    ("西安市人力资源和社会保障局2020年部门综合预算.pdf", "R-CARRY", "B1", 29, "支出总计 BUDGET_INITIAL"),
+    ("西安市人力资源和社会保障局2020年部门综合预算.pdf", "R-CARRY", "B4", 32, "支出总计 BUDGET_INITIAL"),
 }
 
 

@@ -52,13 +52,15 @@ def strip_ordinal(label: str) -> str:
 
 
 def func_class_for_label(label: str) -> str | None:
-    """The 类 code of a 收支总表 row label such as ``四、教育支出`` or the truncated
+    """The 类 code of a 收支总表 row label such as ``四、教育支出``, ``5、教育`` or the truncated
     ``十六、自然资源海洋气`` (a unique prefix of four or more characters is accepted)."""
     name = strip_ordinal(label)
     if not name:
         return None
     if name in _NAME_TO_CLASS:
         return _NAME_TO_CLASS[name]
+    if name + "支出" in _NAME_TO_CLASS:
+        return _NAME_TO_CLASS[name + "支出"]  # 西安 prints the 类 without 支出: 5、教育, 3、国防
     if len(name) >= 4:
         hits = {code for full, code in _NAME_TO_CLASS.items() if full.startswith(name)}
         if len(hits) == 1:

@@ -81,7 +81,8 @@ def expected_names(kind: str, code: str, year: int | None) -> tuple[str, ...] | 
 def name_matches(kind: str, code: str, name: str, year: int | None) -> bool | None:
     """Whether a printed name is the catalogue's for that code and year (None: code not catalogued).
     Any name the code has had in another year also matches: names drift, and the catalogue only
-    knows the years the corpora print. So does the start of a name (four characters or more)."""
+    knows the years the corpora print. So does the start of a name (four characters or more), and a
+    功能分类 类 named without its 支出."""
     expected = expected_names(kind, code, year)
     if expected is None:
         return None
@@ -89,6 +90,8 @@ def name_matches(kind: str, code: str, name: str, year: int | None) -> bool | No
     known = {code_name_key(e.name) for e in catalogue(kind)[code]}
     # a name cut in a narrow cell (十六、自然资源海洋气) is the code's name when it starts it: the
     # 收支总表 reader resolves such a 类 by the same unique prefix of four characters or more
+    if kind == "func" and len(code) == 3 and code_name_key(name + "支出") in known:
+        return True  # a 类 printed without its 支出 (西安 收支总表: 5、教育, 17、金融)
     return key in known or (len(key) >= MIN_PREFIX and any(k.startswith(key) for k in known))
 
 

@@ -21,14 +21,15 @@ from pipelines.read.pdfium_objects import PdfiumPages, pdfium_objects_enabled
 from pipelines.read.progress import report
 from pipelines.read.triage import text_only_pages, triage_enabled
 
-_ORDINAL_LABEL = re.compile(r"^[一二三四五六七八九十]+、")
+# 十四、… or （十九）…: the numbered rows of a 收支总表 side
+_ORDINAL_LABEL = re.compile(r"^([一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)])")
 
 
 def _lift_title_rows(rows: list[list[str | None]]) -> tuple[list[str], list[list[str | None]]]:
     lifted: list[str] = []
     while rows:
         filled = [c for c in rows[0] if c not in (None, "")]
-        # A numbered label (十四、…) standing alone right of an empty first cell is a 类 row of a
+        # A numbered label (十四、…, （十九）…) standing alone right of an empty first cell is a row of a
         # continued 收支总表 page, not a title: it stays in the grid.
         row_label = rows[0][0] == "" and len(filled) == 1 and _ORDINAL_LABEL.match(filled[0].strip())
         if len(filled) == 1 and not looks_like_amount(filled[0]) and not row_label:

@@ -25,6 +25,9 @@ _FUNC_CLASS_HEADER = re.compile(r"^支出功能分类科目$")
 _ECON_CLASS_HEADER = re.compile(r"经济分类科目$")
 _LABEL_HEADER = re.compile(
     r"名称|^项目$|^科目$|经济(分类)?科目$|^项目\(|^收入项目|^支出项目|^项目名称|^单位名称|^功能分类$|^预算单位$|^年度$|^功能科目$"
+    # 西安 收支总表: one block per classification (支出功能分类 | 部门预算支出经济分类 | 政府预算支出经济分类,
+    # perhaps 科目（按大类）), the names of its 类 under each header
+    r"|^支出功能分类(科目)?[（(]按大类[）)]$|^支出功能分类$|支出经济分类(科目)?([（(]按大类[）)])?$"
 )
 FUNC_CODE = re.compile(r"^\[?(2\d{2}(?:\d{2}){0,2})\]?$")
 ANY_CODE = re.compile(r"^\[?([2-5]\d{2}(?:\d{2}){0,2})\]?$")
@@ -87,13 +90,16 @@ def _role_for_path(path: tuple[str, ...]) -> str:
     return "amount"
 
 
-_ROW_LABEL = re.compile(r"^(合计|总计|小计|本年|收入总计|支出总计|[一二三四五六七八九十]+、|\d+[、.．])")
+_ROW_LABEL = re.compile(
+    r"^(合计|总计|小计|本年|收入总计|支出总计|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|\d+[、.．])"
+)
 # Footer labels of the 决算 total tables (F1/F4): never header words, so a row made of them alone
 # is data even without amounts (a continued page may start with the blank 结余分配 pair).
 _BALANCE_LABEL = re.compile(
     r"^(使用非财政拨款结余|结余分配|(年初|年末|上年)(财政拨款)?结转和?结余|总计|本年收入合计|本年支出合计|收入总计|支出总计)"
 )
 _COLUMN_NUMBER_LABEL = re.compile(r"^(栏次|行次)$")
+_ORDINAL = re.compile(r"^([一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)])")
 
 
 def is_column_number_row(texts: list[str]) -> bool:
@@ -124,6 +130,8 @@ def is_data_row(row: list[str | None]) -> bool:
             return True
     if all(_BALANCE_LABEL.match(t) for t in texts):
         return True
+    if len(texts) >= 2 and all(_ORDINAL.match(t) for t in texts) and len(texts) <= len(row) - len(texts):
+        return True  # the section row of side-by-side blocks (一、部门预算 | | 一、部门预算 | …): labels, amounts blank
     return bool(_ROW_LABEL.match(texts[0])) and len(texts) == 1
 
 

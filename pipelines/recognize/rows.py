@@ -47,6 +47,7 @@ class Block:
     position: int = 0  # which block of the row, left to right (收入 side 0, 支出 side 1)
     unit_code: str | None = None  # a 单位编码 column's code (西安 ``201`` / ``201001``): the row is a unit
     indent: float | None = None  # how far its name is indented (``Grid.indents``), for names printed without a code
+    label_header: tuple[str, ...] = ()  # the header path of its label column (支出功能分类, 部门预算支出经济分类)
 
 
 @dataclass(slots=True)
@@ -412,6 +413,7 @@ def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
         label_raw_parts: list[str] = []
         amounts: list[AmountCell] = []
         indent: float | None = None
+        label_header = next((col.path for col in cols if col.role == "label"), ())
         for col in cols:
             raw = row.cells[col.index] if col.index < len(row.cells) else ""
             text = collapse(raw)
@@ -464,8 +466,10 @@ def iter_blocks(row: TableRow, last_lei: dict[int, str]) -> Iterator[Block]:
             code = label_code
         if code is None and not label and not any(collapse(a.raw) for a in amounts):
             continue
-        yield Block(code=code, label=label, label_raw=label_raw, amounts=amounts, position=b, unit_code=unit_code,
-                    indent=indent)  # fmt: skip
+        yield Block(
+            code=code, label=label, label_raw=label_raw, amounts=amounts, position=b, unit_code=unit_code,
+            indent=indent, label_header=label_header,
+        )  # fmt: skip
 
 
 def code_level(code: str) -> int:

@@ -142,11 +142,18 @@ def extract_func_table(
         stage = stage_for_path(cell.column.path, default_stage)
         code = block.code if is_func_code(block.code) else None
         name = block.label
+        names_econ = any("经济分类" in e for e in block.label_header)  # 13、转移性支出 of an 经济分类 block
         if id(block) in names.codes:
             code = names.codes[id(block)]  # printed by name alone: its level decides, not a 类 name it may share
             if code is not None and len(code) == 3:
                 name = strip_ordinal(block.label)
-        elif code is None and block.code is None and block.label and not block.label.startswith(TOTAL_LABEL):
+        elif (
+            code is None
+            and block.code is None
+            and block.label
+            and not block.label.startswith(TOTAL_LABEL)
+            and not names_econ
+        ):
             code = func_class_for_label(block.label)
             if code:
                 name = strip_ordinal(block.label)
@@ -275,6 +282,7 @@ def extract_three_public_table(table: LogicalTable, unit: str, default_stage: st
         key = (row.grid.page_no, id(row.grid), row.index)
         if key not in [k for k, _ in row_ids]:
             row_ids.append((key, block))
+    facts.summary += _org_running_cost_items(table, rows, default_stage)
     columns_name_items = {three_public_item(p, has_subtotal) for p in paths} & (_PARTS | {"ORG_RUNNING_COST"})
     if not columns_name_items and _items_by_row(rows):
         return _three_public_by_row(table, rows, default_stage)
@@ -294,6 +302,27 @@ def extract_three_public_table(table: LogicalTable, unit: str, default_stage: st
             )
         )
     return facts
+
+
+def _org_running_cost_items(
+    table: LogicalTable, rows: list[tuple[TableRow, Block, AmountCell, Amount]], default_stage: str
+) -> list[SummaryFact]:
+    """A 机关运行经费 table by 经济分类 (科目编码 | 科目名称 | 机关运行经费支出: 合计 / 302 / 30201 …): its
+    coded rows are the parts of the 机关运行经费, summary lines its identities add up (合计 = Σ 类, 类 =
+    Σ 款). They are no 基本支出 facts: the 经济分类 table holds those, for all of the 公用经费."""
+    coded = [
+        (row, block, cell, amount)
+        for row, block, cell, amount in rows
+        if is_econ_code(block.code) and three_public_item(cell.column.path, False) == "ORG_RUNNING_COST"
+    ]
+    if len({block.code for _, block, _, _ in coded}) < 2:
+        return []
+    fund_scope = "GPB" if "一般公共预算" in collapse(table.title) else "FISCAL_GRANT"
+    return [
+        _summary(table, row, block, fund_scope, stage_for_path(cell.column.path, default_stage), "ORG_RUNNING_COST",
+                 amount)
+        for row, block, cell, amount in coded
+    ]  # fmt: skip
 
 
 _ROW_YEAR = re.compile(r"(20\d{2})年")

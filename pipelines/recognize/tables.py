@@ -48,25 +48,21 @@ class LogicalTable:
 _TITLE_TAIL_MAX = 16  # characters of the wrapped tail of a title
 _EMPTY_NOTE = re.compile(r"(无|没有).{0,30}(预算|收支|支出|收入|经费|数据)|空表|本表无数据|不涉及")
 _PAGE_NUMBER = re.compile(r"^[-—\s]*\d+[-—\s]*$|^第\d+页")
-_MONEY_IN = re.compile(r"\d\s*(万元|元|%)")
-_NOTE_WORDS = re.compile(r"^[（(]?(注|备注|说明)|本表|此表|故")  # a note repeated under several tables stays a note
-_RUNNING_PAGES = 3  # a line printed on this many pages is a running header or footer
+_RUNNING_HEADER_MIN_PAGES = 3
 
 
-def running_lines(doc: SourceDocument) -> set[str]:
-    """Lines printed on several pages without an amount: running headers and footers
-    (无锡市发展和改革委员会2025年度部门预算公开), which belong to no table."""
-    if doc.page_count <= _RUNNING_PAGES:
-        return set()
-    pages_of: dict[str, set[int]] = {}
-    for item in doc.items():
-        if isinstance(item, TextLine):
-            pages_of.setdefault(collapse(item.text), set()).add(item.page_no)
-    return {
-        key
-        for key, pages in pages_of.items()
-        if len(pages) >= _RUNNING_PAGES and not _MONEY_IN.search(key) and not _NOTE_WORDS.search(key)
-    }
+def running_headers(items: list[TextLine | Grid]) -> set[str]:
+    """Lines that open at least ``_RUNNING_HEADER_MIN_PAGES`` pages (``X局2025年度部门预算公开``): page
+    furniture, neither a note of the open table nor narrative that would close it."""
+    first_lines: dict[str, set[int]] = {}
+    seen_pages: set[int] = set()
+    for item in items:
+        if item.page_no in seen_pages:
+            continue
+        seen_pages.add(item.page_no)
+        if isinstance(item, TextLine) and collapse(item.text):
+            first_lines.setdefault(collapse(item.text), set()).add(item.page_no)
+    return {text for text, pages in first_lines.items() if len(pages) >= _RUNNING_HEADER_MIN_PAGES}
 
 
 def assemble_tables(
@@ -85,11 +81,15 @@ def assemble_tables(
     narrative_since_title = 0
     joined_next = 0  # lines still to skip: the tail of a wrapped title
     items = list(doc.items())
-    running = running_lines(doc)
+    furniture = running_headers(items)
     for i, item in enumerate(items):
         if isinstance(item, TextLine):
             text = item.text
             kind = classify(text)
+            if kind is None and collapse(text) in furniture:
+                if current is not None:
+                    current.meta_lines.append(text)
+                continue
             if kind is None and not title_key(text).endswith("表"):
                 # a title wrapped onto the next line ("…会议费、培训费支出预" / "算表", "…按支出经济分类" /
                 # "科目-不含上年结转）"), perhaps with detached quote marks between them (P2); the tail is
@@ -137,8 +137,7 @@ def assemble_tables(
                 current.unit = unit
                 current.meta_lines.append(text)
                 continue
-            if is_meta_cell(key) or _PAGE_NUMBER.match(key) or key in running:
-                # a running header is no note of the open table (无锡… begins like 无…预算, an empty table's note)
+            if is_meta_cell(key) or _PAGE_NUMBER.match(key):
                 current.meta_lines.append(text)
                 continue
             if _EMPTY_NOTE.search(key) and len(key) < 120:

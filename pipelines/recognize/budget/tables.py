@@ -7,7 +7,7 @@ from collections import Counter
 from pipelines.normalize.catalog import BUDGET_MEASURES
 from pipelines.normalize.facts import TableFacts
 from pipelines.read.model import SourceDocument
-from pipelines.recognize.names_only import NameLevels
+from pipelines.recognize.carry import CodeCarry
 from pipelines.recognize.table_facts import (
     extract_econ_table,
     extract_func_table,
@@ -60,15 +60,6 @@ def resolve_units(tables: list[LogicalTable], default: str | None = None) -> lis
     return units
 
 
-def _continues(previous: LogicalTable | None, table: LogicalTable) -> bool:
-    """``table`` is the next page of ``previous`` (its title repeated on the page after)."""
-    return (
-        previous is not None
-        and (previous.table_type, previous.title) == (table.table_type, table.title)
-        and previous.page_end <= table.page_start <= previous.page_end + 1
-    )
-
-
 def econ_fund_scope(title: str) -> str:
     """A 基本支出 table's funds from its title; one naming neither 一般公共预算 nor 财政拨款 (部门预算基本支出
     预算表, 基本支出预算情况表) covers all funds (its 合计 includes 财政专户 and 单位资金)."""
@@ -85,25 +76,17 @@ def extract_budget_facts(
     """The facts of the 预算 tables; ``year`` (the fiscal year) picks the catalogue's names for rows
     printed without codes."""
     out = TableFacts()
-    previous: LogicalTable | None = None
-    last_codes: dict[int, str] = {}
-    names_carry = NameLevels()  # the indentation levels of a names-only table running on
-    econ_class: dict[str, str] = {}  # the 经济分类 类 a running-on table's rows are in
+    carry = CodeCarry()
     for table, unit in zip(tables, resolve_units(tables), strict=True):
-        if table.grids:  # titles without grids between the pages (a 公开表5 label line) change nothing
-            if not _continues(previous, table):
-                last_codes = {}  # a new table: no 类/款 printed above its first row
-                econ_class = {}
-                names_carry = NameLevels()
-            previous = table
+        carry.enter(table)
         if table.table_type == "B9":
             facts = extract_three_public_table(table, unit, stage)
         elif table.table_type == "B8":
-            facts = extract_econ_table(table, unit, econ_fund_scope(table.title), stage, carry=econ_class)
+            facts = extract_econ_table(table, unit, econ_fund_scope(table.title), stage, carry=carry.econ)
         else:
             facts = extract_func_table(
-                table, unit, FUND_SCOPE[table.table_type], stage, BUDGET_MEASURES, last_codes=last_codes,
-                names_carry=names_carry, year=year,
+                table, unit, FUND_SCOPE[table.table_type], stage, BUDGET_MEASURES, last_codes=carry.func,
+                names_carry=carry.names, year=year,
             )  # fmt: skip
         if not table.grids and not table.notes:
             continue  # a title with nothing under it: a table of contents entry or a heading

@@ -21,6 +21,7 @@ from pipelines.normalize.facts import (
 from pipelines.normalize.textnorm import NotAnAmount
 from pipelines.read.model import SourceDocument
 from pipelines.recognize.budget.tables import econ_fund_scope, resolve_units
+from pipelines.recognize.carry import CodeCarry
 from pipelines.recognize.final.roster import extract_roster
 from pipelines.recognize.rows import iter_blocks, iter_rows
 from pipelines.recognize.table_facts import (
@@ -101,7 +102,9 @@ class FinalReading:
 
 def extract_final_facts(tables: list[LogicalTable], stage: str = "FINAL") -> FinalReading:
     out = FinalReading(listed=tables)
+    carry = CodeCarry()  # the same continuation rule as the 预算 family's
     for table, unit in zip(tables, resolve_units(tables), strict=True):
+        carry.enter(table)
         if not table.grids and not table.notes:
             continue  # a table of contents entry or a heading
         kind = table.table_type
@@ -109,12 +112,14 @@ def extract_final_facts(tables: list[LogicalTable], stage: str = "FINAL") -> Fin
         if kind == "F7":
             facts = extract_three_public_table(table, unit, stage)
         elif kind == "F6":
-            facts = extract_econ_table(table, unit, econ_fund_scope(table.title), stage)
+            facts = extract_econ_table(table, unit, econ_fund_scope(table.title), stage, carry=carry.econ)
         elif kind in _FUND_INCOME:
             measure_of = _fund_table_measure(_FUND_INCOME[kind])
-            facts = extract_func_table(table, unit, FUND_SCOPE[kind], stage, FINAL_MEASURES, measure_of)
+            facts = extract_func_table(
+                table, unit, FUND_SCOPE[kind], stage, FINAL_MEASURES, measure_of, last_codes=carry.func
+            )
         else:
-            facts = extract_func_table(table, unit, FUND_SCOPE[kind], stage, FINAL_MEASURES)
+            facts = extract_func_table(table, unit, FUND_SCOPE[kind], stage, FINAL_MEASURES, last_codes=carry.func)
             if kind in ("F1", "F4"):
                 sides = side_totals(table, unit)
         out.tables.append(FinalTable(kind, table.title, unit, facts, sides))

@@ -88,7 +88,8 @@ _BUDGET_SECTION = re.compile(
 _NOT_NARRATIVE = re.compile(r"名词解释|职能|机构设置|概况|^目录|表$|申报表|绩效目标表|[（(]续[）)]|附件|附表")
 _TOC_LEADER = re.compile(r"…{2,}|\.{4,}|·{4,}")
 _TOP_HEADING = re.compile(r"^(第[一二三四五六七八九十]+部分|[一二三四五六七八九十]+、)")
-_MONEY_IN = re.compile(r"\d\s*(万元|元|%)")
+# an amount, also one whose 万元 the line wrap cut after 万 (…预算支出 247.45 万 / 元，与上年…)
+_MONEY_IN = re.compile(r"\d\s*(万元|元|%)|\d\s*万\s*$")
 
 
 def _budget_heading(key: str, marked: bool) -> bool:
@@ -99,6 +100,21 @@ def _budget_heading(key: str, marked: bool) -> bool:
     if marked or _HEADING.match(key) or _TOP_HEADING.match(key):
         return True
     return len(key) <= 32 and bool(_BUDGET_SECTION.search(key) or _NOT_NARRATIVE.search(key))
+
+
+_HEADING_ENDS = ("说明", "情况", "概况", "解释")
+
+
+def _opens_a_sentence(key: str, marked: bool, following: list[TextLine]) -> bool:
+    """An unnumbered line whose sentence the next line finishes with an amount (…一般公共预算财政拨款
+    支出预算 / 48,592.98万元，与上年…; …拨款安排的“三公”经 / 费支出预算15万元，…): text wrapped at the
+    line's end, not a heading, though it names a section's words."""
+    if marked or not following or _HEADING.match(key) or _TOP_HEADING.match(key) or key.endswith(_HEADING_ENDS):
+        return False
+    if _NOT_NARRATIVE.search(key):
+        return False  # a table's or chart's title (…支出情况构成表) closes the part, whatever follows it
+    first_clause = re.split(r"[，。；]", collapse(following[0].text))[0]  # not at 48,592.98
+    return bool(_MONEY_IN.search(first_clause))
 
 
 _INDICATOR_LEVEL = re.compile(r"(产出|效益|满意度|成本)指标")
@@ -136,16 +152,25 @@ def budget_segments(doc: SourceDocument) -> list[Segment]:
     for line in lines:
         pages_of.setdefault(collapse(line.text), set()).add(line.page_no)
     target_pages = _target_table_pages(doc)
+
+    def _furniture(line: TextLine) -> bool:
+        return doc.page_count > 3 and len(pages_of[collapse(line.text)]) >= 3 and not _MONEY_IN.search(line.text)
+
     for i, line in enumerate(lines):
         if line.page_no in target_pages:
             continue  # the cells of a 绩效目标表 not ruled as a grid, not prose
-        if doc.page_count > 3 and len(pages_of[collapse(line.text)]) >= 3 and not _MONEY_IN.search(line.text):
+        if _furniture(line):
             continue  # a running header or footer (无锡市发展和改革委员会2025年度部门预算公开), not text
         marked = line.text.lstrip().startswith(("#", "- "))
         key = collapse(line.text).lstrip("#-")
         if _TOC_LEADER.search(key) or (_PAGE_NUMBER.match(key) and last_on_page.get(line.page_no) == i):
             continue
-        if _budget_heading(key, marked):
+        # the next line of text, past a page's number and the next page's running header
+        following = [n for n in lines[i + 1 : i + 4] if not _furniture(n) and not _PAGE_NUMBER.match(collapse(n.text))]
+        following = following[:1]
+        # a wrapped sentence continues the open part; with no part open it still opens one (its text is kept)
+        wrapped = part is not None and _opens_a_sentence(key, marked, following)
+        if _budget_heading(key, marked) and not wrapped:
             ordinal = bool(_HEADING.match(key)) and not key.startswith("第") and not marked
             if _NOT_NARRATIVE.search(key):
                 part = None

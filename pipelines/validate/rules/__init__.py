@@ -28,7 +28,11 @@ from pipelines.validate.rules.budget_narrative import budget_narrative_findings,
 from pipelines.validate.rules.codes import code_name_findings
 from pipelines.validate.rules.completeness import listed_tables_printed, required_budget_tables
 from pipelines.validate.rules.cross_table import check_cross_tables
-from pipelines.validate.rules.econ_three_public import econ_three_public_checks, org_running_cost_checks
+from pipelines.validate.rules.econ_three_public import (
+    econ_three_public_checks,
+    org_running_cost_checks,
+    org_running_cost_items_checks,
+)
 from pipelines.validate.rules.narrative import narrative_findings
 from pipelines.validate.rules.projects import form_findings
 from pipelines.validate.rules.rows import check_hierarchy, check_rows, check_summary_rows
@@ -65,6 +69,7 @@ def table_identities(facts: TableFacts) -> list[Finding]:
         + check_three_public([t for t in facts.three_public if (t.at.table_type or "").startswith("B")])
         + check_econ([e for e in facts.econ if e.at.table_type.startswith("B")], budget_summary)
         + check_summary_rows([s for s in budget_summary if s.at.table_type == "B2"])
+        + org_running_cost_items_checks(facts)
     )
 
 

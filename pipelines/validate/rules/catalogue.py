@@ -34,7 +34,7 @@ RULES: tuple[Rule, ...] = (
         "R-HIER",
         "rows",
         "类 = Σ 款 and 款 = Σ 项 of the 功能分类, per table and measure; 类 = Σ 款 of the 经济分类 "
-        "(three_public: econ hierarchy)",
+        "(three_public: econ hierarchy), also in a 机关运行经费 table by 经济分类 (econ_three_public)",
         ROUNDING,
         "error",
     ),
@@ -43,7 +43,8 @@ RULES: tuple[Rule, ...] = (
         "totals",
         "a table's 合计 row against Σ of its 类 rows (of its top printed level where no 类 is printed); "
         "本年收入合计 against Σ of the numbered income rows of a 决算 收支总表; in a table by 单位编码, "
-        "合计 against Σ of the units and a unit against Σ of the units under its code",
+        "合计 against Σ of the units and a unit against Σ of the units under its code; a 机关运行经费 table's 合计 "
+        "against Σ of its 经济分类 类",
         ROUNDING,
         "error",
     ),
@@ -65,7 +66,8 @@ RULES: tuple[Rule, ...] = (
         "R-XT",
         "cross_table",
         "the same 类 amount in the 收支总表 and the 支出总表 (B1/B3, F1/F3); 人员经费 + "
-        "公用经费 of F6 against the 基本支出 of F5",
+        "公用经费 of F6 against the 基本支出 of F5; a 机关运行经费 table's 合计 against the 机关运行经费 another "
+        "table states",
         "two independently rounded cells: 100 元 in 万元 tables",
         "error",
     ),

@@ -6,12 +6,16 @@ agree up to the rounding of the 三公 table (万元 cells: 6,707.00 元 vs 0.67
 The 经济分类 table holds 基本支出 only and 三公 may also be paid from 项目支出 (DOMAIN.md §2.1 X7–X9):
 the 款 is a lower bound of the item, so only a 款 above its 三公 item (beyond the rounding) is a
 FAIL, and a warning. 机关运行经费 is part of the 一般公共预算 基本支出's
-公用经费: it cannot exceed it (X10)."""
+公用经费: it cannot exceed it (X10). A 机关运行经费 table by 经济分类 adds up: 合计 = Σ 类, 类 = Σ 款, and
+its 合计 is the 机关运行经费 another table of the document states."""
 
 from __future__ import annotations
 
-from pipelines.normalize.facts import Finding, TableFacts
-from pipelines.validate.rules.compare import ZERO, compare, tolerance
+from collections import defaultdict
+
+from pipelines.normalize.facts import Finding, SummaryFact, TableFacts
+from pipelines.normalize.textnorm import collapse
+from pipelines.validate.rules.compare import ZERO, compare, tolerance, yuan_or_zero
 
 ECON_FOR_ITEM: list[tuple[str, tuple[str, ...], str]] = [
     ("RECEPTION", ("30217",), "公务接待费"),
@@ -87,3 +91,56 @@ def org_running_cost_checks(facts: TableFacts, econ_table: str = "B8") -> list[F
             f"公用经费 {public.amount.yuan:,.2f}元: 机关运行经费 is part of the 公用经费 and cannot exceed it",
         )
     ]  # fmt: skip
+
+
+def org_running_cost_items_checks(facts: TableFacts) -> list[Finding]:
+    """A 机关运行经费 table by 经济分类 (its coded rows: summary lines of measure ORG_RUNNING_COST):
+    R-HIER 类 = Σ 款; R-TOTAL its 机关运行经费 合计 = Σ 类 (Σ 款 where it prints no 类); R-XT that 合计 =
+    the 机关运行经费 of the document's other tables (a 三公 table with a 机关运行经费 column)."""
+    items: dict[tuple, dict[str, list[SummaryFact]]] = defaultdict(lambda: defaultdict(list))
+    for s in facts.summary:
+        if s.measure == "ORG_RUNNING_COST" and s.at.row_label:
+            items[(s.at.table_type, s.at.table_title, s.stage)][s.at.row_label.split(" ", 1)[0]].append(s)
+    stated = [t for t in facts.three_public if t.item == "ORG_RUNNING_COST" and t.source_kind == "TABLE"]
+    out: list[Finding] = []
+    for (table_type, title, stage), codes in items.items():
+        unit = next(iter(codes.values()))[0].amount.unit
+        classes = {c: fs for c, fs in codes.items() if len(c) == 3}
+        for code, parents in classes.items():
+            kids = [f for k, fs in codes.items() if len(k) == 5 and k.startswith(code) for f in fs]
+            if kids:
+                out.append(
+                    compare(
+                        "R-HIER", table_type, parents[0].at.page_no, f"{code} {parents[0].label} ORG_RUNNING_COST {stage}",
+                        sum((yuan_or_zero(p) for p in parents), ZERO), sum((yuan_or_zero(k) for k in kids), ZERO),
+                        unit, len(kids), f"{title} 类 = Σ款 for {code} {parents[0].label} (机关运行经费)",
+                    )
+                )  # fmt: skip
+        top = list(classes.values()) or [fs for c, fs in codes.items() if len(c) == 5]
+        parts = [f for fs in top for f in fs]
+        own = [
+            t for t in stated if (t.at.table_type, collapse(t.at.table_title), t.stage) == (table_type, title, stage)
+        ]
+        if own and own[0].amount.yuan is not None and parts:
+            total = own[0]
+            out.append(
+                compare(
+                    "R-TOTAL", table_type, total.at.page_no, f"合计 ORG_RUNNING_COST {stage}", total.amount.yuan,
+                    sum((yuan_or_zero(p) for p in parts), ZERO), unit, len(parts),
+                    f"{title} 合计 = Σ {'类' if classes else '款'} rows (机关运行经费)",
+                )
+            )  # fmt: skip
+            for other in stated:
+                if (
+                    other.at.table_title != total.at.table_title
+                    and other.stage == stage
+                    and other.amount.yuan is not None
+                ):
+                    out.append(
+                        compare(
+                            "R-XT", table_type, total.at.page_no, f"机关运行经费 {stage} = {other.at.table_title}",
+                            total.amount.yuan, other.amount.yuan, unit, 1,
+                            f"{title} 合计 = {other.at.table_title} 机关运行经费",
+                        )
+                    )  # fmt: skip
+    return out

@@ -104,6 +104,11 @@ def _summary(
     )  # fmt: skip
 
 
+def _names_econ(block: Block) -> bool:
+    """The block's label column is headed 经济分类 (西安 收支总表's 部门/政府预算支出经济分类 blocks)."""
+    return any("经济分类" in e for e in block.label_header)
+
+
 def extract_func_table(
     table: LogicalTable,
     unit: str,
@@ -128,6 +133,7 @@ def extract_func_table(
     row_order: dict[str, int] = {}  # row_id → its position in the table
     cells = list(_iter_cells(table, unit, facts, last_codes))
     blocks = list({id(block): (row.page_no, block) for row, block, _, _ in cells}.values())
+    blocks = [(page, b) for page, b in blocks if not _names_econ(b)]  # an 经济分类 block's names are no 功能分类
     names = read_names(blocks, NameLevels() if names_carry is None else names_carry, year, TOTAL_LABEL)
     table.unresolved_names.extend(names.unresolved)
     for row, block, cell, amount in cells:
@@ -142,7 +148,7 @@ def extract_func_table(
         stage = stage_for_path(cell.column.path, default_stage)
         code = block.code if is_func_code(block.code) else None
         name = block.label
-        names_econ = any("经济分类" in e for e in block.label_header)  # 13、转移性支出 of an 经济分类 block
+        names_econ = _names_econ(block)  # 13、转移性支出 of an 经济分类 block
         if id(block) in names.codes:
             code = names.codes[id(block)]  # printed by name alone: its level decides, not a 类 name it may share
             if code is not None and len(code) == 3:

@@ -7,6 +7,7 @@ from collections import Counter
 from pipelines.normalize.catalog import BUDGET_MEASURES
 from pipelines.normalize.facts import TableFacts
 from pipelines.read.model import SourceDocument
+from pipelines.recognize.member_units import names_by_code
 from pipelines.recognize.table_facts import (
     extract_econ_table,
     extract_func_table,
@@ -83,6 +84,7 @@ def extract_budget_facts(tables: list[LogicalTable], stage: str = "BUDGET_INITIA
     previous: LogicalTable | None = None
     last_codes: dict[int, str] = {}
     econ_class: dict[str, str] = {}  # the 经济分类 类 a running-on table's rows are in
+    unit_names = names_by_code(tables)  # member units named in full wherever one table cuts a name
     for table, unit in zip(tables, resolve_units(tables), strict=True):
         if table.grids:  # titles without grids between the pages (a 公开表5 label line) change nothing
             if not _continues(previous, table):
@@ -90,12 +92,18 @@ def extract_budget_facts(tables: list[LogicalTable], stage: str = "BUDGET_INITIA
                 econ_class = {}
             previous = table
         if table.table_type == "B9":
-            facts = extract_three_public_table(table, unit, stage)
+            facts = extract_three_public_table(table, unit, stage, unit_names)
         elif table.table_type == "B8":
             facts = extract_econ_table(table, unit, econ_fund_scope(table.title), stage, carry=econ_class)
         else:
             facts = extract_func_table(
-                table, unit, FUND_SCOPE[table.table_type], stage, BUDGET_MEASURES, last_codes=last_codes
+                table,
+                unit,
+                FUND_SCOPE[table.table_type],
+                stage,
+                BUDGET_MEASURES,
+                last_codes=last_codes,
+                unit_names=unit_names,
             )
         if not table.grids and not table.notes:
             continue  # a title with nothing under it: a table of contents entry or a heading

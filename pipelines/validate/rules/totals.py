@@ -299,13 +299,15 @@ def _three_public_by_member(facts: Iterable, rule: str) -> list[Finding]:
         key = (f.at.table_type, f.at.table_title, f.stage, f.item)
         if f.at.member_unit is None:
             department.setdefault(key, f)
-        elif f.at.unit_code is None:
+        else:
             members[key].setdefault(f.at.member_unit, f)
     out: list[Finding] = []
     for key, units in members.items():
         whole = department.get(key)
         if whole is None or all(c.amount.yuan is None for c in [whole, *units.values()]):
             continue
+        if len({len(u.at.unit_code or "") for u in units.values()}) > 1:
+            continue  # units under units (单位编码 of two lengths): the 合计 is not the sum of them all
         out.append(
             compare(
                 rule, whole.at.table_type, whole.at.page_no, f"三公 {whole.item} = Σ member units {whole.stage}",

@@ -87,7 +87,10 @@ def test_three_public_by_unit_name_column(corpus_warehouse):
     """湖州 表07: each unit's row is its own 三公; the department's total is the 合计, printed once."""
     doc_id, dept_key = _doc(corpus_warehouse, HUZHOU)
     totals = dict(
-        rows(corpus_warehouse, f"select unit_name, amount_yuan from three_public where doc_id = '{doc_id}' and item = 'TOTAL'")
+        rows(
+            corpus_warehouse,
+            f"select unit_name, amount_yuan from three_public where doc_id = '{doc_id}' and item = 'TOTAL'",
+        )
     )
     assert totals["湖州市财政局"] == Decimal("93000.00")  # 合计 9.30 万元
     assert totals["湖州市财政局（本级）"] == Decimal("75000.00")  # the second 湖州市财政局 row, 7.50

@@ -92,11 +92,20 @@ def members_by_column(rows: list[PrintedRow], kind: str, full_names: dict[str, s
         if not codes:
             return out
         shortest = min(len(c) for c in codes)
+        nested = any(a != b and b.startswith(a) for a in codes for b in codes)
+        total = next((r for r in rows if _TOTAL.match(r.label) and not r.unit_code), None)
         members: list[tuple[PrintedRow, str]] = []
-        for r in rows:
-            if r.unit_code and len(r.unit_code) > shortest and r.label:
-                full = (full_names or {}).get(r.unit_code, r.label)
-                members.append((r, full if full.startswith(r.label) else r.label))
+        for i, r in enumerate(rows):
+            if not r.unit_code or not r.label:
+                continue
+            if nested and len(r.unit_code) == shortest:
+                continue  # the department's code (201 over 201001 …)
+            if not nested and total is not None and i == total.position + 1 and _same_amounts(r.amounts, total.amounts):
+                continue  # units of one level: a first row repeating the 合计 is the department's (苏州 105001)
+            if not nested and total is None:
+                continue  # one unit's rows without a 合计 over them: the document's own
+            full = (full_names or {}).get(r.unit_code, r.label)
+            members.append((r, full if full.startswith(r.label) else r.label))
         codes_named: dict[str, set[str]] = {}
         for r, name in members:
             codes_named.setdefault(name, set()).add(r.unit_code or "")

@@ -146,3 +146,28 @@ def test_units_lists_member_units_with_their_department(corpus_warehouse):
     )
     assert orphans == [(0,)]
     assert rows(corpus_warehouse, f"select count(*) from dim_member_unit where unit_key = '{dept_key}'") == [(0,)]
+
+
+def test_unit_codes_of_one_level_under_the_total(corpus_warehouse):
+    """西安人社 2020 p.30 表2 收入总表 by 单位编码 prints no department-code row: 合计 182,157.13 over 242001
+    西安市人力资源和社会保障局 24,417.66, 242002 西安市社会保险管理中心 151,259.87, 242003 西安市人才服务中心
+    1,011.42 …: every unit row is a member unit's (242001, printed with the department's name, its own office),
+    the 合计 the department's."""
+    doc_id, _ = _doc(corpus_warehouse, "national/xian/西安市人力资源和社会保障局2020年部门综合预算.pdf")
+    lines = dict(
+        rows(
+            corpus_warehouse,
+            f"select coalesce(s.member_unit_name, '(department)'), s.amount_yuan from fact_summary_line s "
+            f"where s.doc_id = '{doc_id}' and s.table_type = 'B2' and s.page_no = 30 and s.measure = 'TOTAL' "
+            "qualify row_number() over (partition by s.label order by s.amount_yuan desc) = 1",
+        )
+    )
+    assert lines["(department)"] == Decimal("1821571300.00")
+    assert lines["西安市社会保险管理中心"] == Decimal("1512598700.00")
+    assert lines["西安市人才服务中心"] == Decimal("10114200.00")
+    assert lines["西安市人力资源和社会保障局"] == Decimal("244176600.00")
+    [(name,)] = rows(
+        corpus_warehouse,
+        f"select unit_name from dim_member_unit where doc_id = '{doc_id}' and member_unit_name = '西安市人力资源和社会保障局'",
+    )
+    assert name == "西安市人力资源和社会保障局（本级）"

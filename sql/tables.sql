@@ -31,29 +31,39 @@ CREATE TABLE dim_unit (
   parent_unit_key VARCHAR, region VARCHAR, admin_level VARCHAR, match_reason VARCHAR
 );
 
+-- A department's member units printed in its tables (a 单位名称/单位编码 row, a block under a unit
+-- heading): the unit_key each is published under (pipelines/publish/units.py).
+CREATE TABLE dim_member_unit (
+  doc_id VARCHAR, member_unit_name VARCHAR, unit_key VARCHAR, unit_name VARCHAR
+);
+
 CREATE TABLE fact_func_amount (
   doc_id VARCHAR, stage VARCHAR, fund_scope VARCHAR, table_type VARCHAR, table_title VARCHAR,
   func_code VARCHAR, func_level TINYINT, func_name VARCHAR, measure VARCHAR,
   amount_yuan DECIMAL(18,2), amount_raw VARCHAR, amount_unit VARCHAR, source_kind VARCHAR,
-  page_no INTEGER, line_no INTEGER, row_label VARCHAR
+  page_no INTEGER, line_no INTEGER, row_label VARCHAR,
+  member_unit_name VARCHAR  -- a member unit's row (as printed); NULL: the document's unit
 );
 
 CREATE TABLE fact_econ_amount (
   doc_id VARCHAR, stage VARCHAR, fund_scope VARCHAR, table_type VARCHAR, econ_code VARCHAR,
   econ_level TINYINT, econ_name VARCHAR, measure VARCHAR, amount_yuan DECIMAL(18,2),
-  amount_raw VARCHAR, amount_unit VARCHAR, page_no INTEGER, line_no INTEGER, row_label VARCHAR
+  amount_raw VARCHAR, amount_unit VARCHAR, page_no INTEGER, line_no INTEGER, row_label VARCHAR,
+  member_unit_name VARCHAR
 );
 
 CREATE TABLE fact_three_public (
   doc_id VARCHAR, stage VARCHAR, table_type VARCHAR, item VARCHAR, amount_yuan DECIMAL(18,2),
-  amount_raw VARCHAR, amount_unit VARCHAR, source_kind VARCHAR, page_no INTEGER, line_no INTEGER
+  amount_raw VARCHAR, amount_unit VARCHAR, source_kind VARCHAR, page_no INTEGER, line_no INTEGER,
+  member_unit_name VARCHAR
 );
 
 -- Rows of total tables that are not classification rows (收入总计, 一、财政拨款收入, 合计 …),
 -- kept for the balance and total identities.
 CREATE TABLE fact_summary_line (
   doc_id VARCHAR, stage VARCHAR, fund_scope VARCHAR, table_type VARCHAR, label VARCHAR, measure VARCHAR,
-  amount_yuan DECIMAL(18,2), amount_raw VARCHAR, amount_unit VARCHAR, page_no INTEGER, line_no INTEGER
+  amount_yuan DECIMAL(18,2), amount_raw VARCHAR, amount_unit VARCHAR, page_no INTEGER, line_no INTEGER,
+  member_unit_name VARCHAR
 );
 
 -- One physical table as published (may span pages), empty tables with their explanation.

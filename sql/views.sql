@@ -20,29 +20,36 @@ SELECT * FROM doc_document WHERE status = 'loaded';
 
 -- Facts of tables that prove themselves: rows of an `unread` table (document_tables: its identities
 -- mostly fail, a misreading) stay in the internal fact tables but are left out of every fact view.
+-- member_unit_key / member_unit_label: the member unit a row is a fact of (dim_member_unit: a
+-- 单位名称/单位编码 row, a block under a unit heading), NULL for the document's own unit. Every public
+-- view shows the member unit's unit_key and unit_name where it is set.
 CREATE OR REPLACE VIEW published_func_amount AS
-SELECT f.* FROM fact_func_amount f
+SELECT f.*, m.unit_key AS member_unit_key, m.unit_name AS member_unit_label FROM fact_func_amount f
+LEFT JOIN dim_member_unit m ON m.doc_id = f.doc_id AND m.member_unit_name = f.member_unit_name
 WHERE f.source_kind <> 'TABLE' OR NOT EXISTS (
   SELECT 1 FROM doc_table t
   WHERE t.status = 'unread' AND t.doc_id = f.doc_id AND t.table_type = f.table_type
     AND f.page_no BETWEEN t.page_start AND t.page_end);
 
 CREATE OR REPLACE VIEW published_econ_amount AS
-SELECT f.* FROM fact_econ_amount f
+SELECT f.*, m.unit_key AS member_unit_key, m.unit_name AS member_unit_label FROM fact_econ_amount f
+LEFT JOIN dim_member_unit m ON m.doc_id = f.doc_id AND m.member_unit_name = f.member_unit_name
 WHERE NOT EXISTS (
   SELECT 1 FROM doc_table t
   WHERE t.status = 'unread' AND t.doc_id = f.doc_id AND t.table_type = f.table_type
     AND f.page_no BETWEEN t.page_start AND t.page_end);
 
 CREATE OR REPLACE VIEW published_three_public AS
-SELECT f.* FROM fact_three_public f
+SELECT f.*, m.unit_key AS member_unit_key, m.unit_name AS member_unit_label FROM fact_three_public f
+LEFT JOIN dim_member_unit m ON m.doc_id = f.doc_id AND m.member_unit_name = f.member_unit_name
 WHERE f.source_kind <> 'TABLE' OR NOT EXISTS (
   SELECT 1 FROM doc_table t
   WHERE t.status = 'unread' AND t.doc_id = f.doc_id AND t.table_type = f.table_type
     AND f.page_no BETWEEN t.page_start AND t.page_end);
 
 CREATE OR REPLACE VIEW func_amounts AS
-SELECT f.doc_id, d.unit_name, d.unit_key, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.table_type,
+SELECT f.doc_id, coalesce(f.member_unit_label, d.unit_name) AS unit_name,
+       coalesce(f.member_unit_key, d.unit_key) AS unit_key, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.table_type,
        f.table_title, f.func_code, f.func_level, f.func_name, f.measure, f.amount_yuan, f.page_no
 FROM published_func_amount f JOIN loaded_documents d USING (doc_id);
 
@@ -56,11 +63,13 @@ CREATE OR REPLACE VIEW canonical_documents AS
 SELECT * FROM loaded_documents WHERE canonical_doc_id IS NULL OR canonical_doc_id = doc_id;
 
 CREATE OR REPLACE VIEW func_canonical AS
-SELECT f.doc_id, d.unit_name, d.unit_key, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.table_type,
+SELECT f.doc_id, coalesce(f.member_unit_label, d.unit_name) AS unit_name,
+       coalesce(f.member_unit_key, d.unit_key) AS unit_key, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.table_type,
        f.table_title, f.func_code, f.func_level, f.func_name, f.measure, f.amount_yuan, f.page_no
 FROM published_func_amount f JOIN canonical_documents d USING (doc_id)
 QUALIFY row_number() OVER (
-  PARTITION BY d.unit_key, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.func_code, f.measure
+  PARTITION BY coalesce(f.member_unit_key, d.unit_key), d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope,
+               f.func_code, f.measure
   ORDER BY CASE WHEN f.amount_yuan IS NULL THEN 1 ELSE 0 END,
            CASE f.source_kind WHEN 'TABLE' THEN 0 ELSE 1 END,
            CASE f.table_type WHEN 'B3' THEN 1 WHEN 'F3' THEN 1 WHEN 'B5' THEN 2 WHEN 'F5' THEN 2
@@ -71,7 +80,8 @@ QUALIFY row_number() OVER (
 -- versions, Jiangsu), the 一般公共预算 table is shown; a table of all funds (fund_scope ALL: 部门预算基本
 -- 支出预算表, 基本支出预算情况表) only where the document prints neither.
 CREATE OR REPLACE VIEW econ_amounts AS
-SELECT f.doc_id, d.unit_name, d.unit_key, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.econ_code, f.econ_level,
+SELECT f.doc_id, coalesce(f.member_unit_label, d.unit_name) AS unit_name,
+       coalesce(f.member_unit_key, d.unit_key) AS unit_key, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.econ_code, f.econ_level,
        f.econ_name, f.measure, f.amount_yuan, f.page_no
 FROM published_econ_amount f JOIN loaded_documents d USING (doc_id)
 QUALIFY rank() OVER (
@@ -79,7 +89,8 @@ QUALIFY rank() OVER (
   ORDER BY CASE f.fund_scope WHEN 'GPB' THEN 0 WHEN 'FISCAL_GRANT' THEN 1 ELSE 2 END) = 1;
 
 CREATE OR REPLACE VIEW three_public AS
-SELECT t.doc_id, d.unit_name, d.unit_key, d.fiscal_year, d.doc_kind, d.scope, t.stage, t.item, t.amount_yuan,
+SELECT t.doc_id, coalesce(t.member_unit_label, d.unit_name) AS unit_name,
+       coalesce(t.member_unit_key, d.unit_key) AS unit_key, d.fiscal_year, d.doc_kind, d.scope, t.stage, t.item, t.amount_yuan,
        t.amount_raw, t.amount_unit, t.page_no
 FROM published_three_public t JOIN loaded_documents d USING (doc_id);
 
@@ -147,11 +158,13 @@ FROM (
            f.table_type, f.amount_yuan, f.amount_raw, f.amount_unit
     FROM published_func_amount f JOIN doc_document d USING (doc_id)
     WHERE d.status = 'loaded' AND f.measure = 'TOTAL' AND f.source_kind = 'TABLE' AND f.amount_yuan IS NOT NULL
+      AND f.member_unit_name IS NULL  -- the department's own figures, as its text states them
     UNION ALL
     SELECT d.unit_key, d.fiscal_year, d.doc_kind, 'three_public', t.item, t.stage, t.doc_id, t.page_no,
            t.table_type, t.amount_yuan, t.amount_raw, t.amount_unit
     FROM fact_three_public t JOIN doc_document d USING (doc_id)
     WHERE d.status = 'loaded' AND t.source_kind = 'TABLE' AND t.amount_yuan IS NOT NULL
+      AND t.member_unit_name IS NULL
   ) p
     ON p.unit_key = dv.unit_key AND p.fiscal_year = dv.fiscal_year AND p.doc_id <> dv.doc_id
    AND p.doc_kind = dv.doc_kind AND p.topic = dv.topic AND p.code = dv.code AND p.stage = dv.stage
@@ -176,9 +189,10 @@ WHERE d.status <> 'superseded';
 -- budget is 0.
 CREATE OR REPLACE VIEW budget_vs_final AS
 WITH budget AS (
-  SELECT d.unit_key, d.fiscal_year, f.fund_scope, f.func_code, f.func_level, f.func_name, f.amount_yuan,
+  SELECT coalesce(f.member_unit_key, d.unit_key) AS unit_key, d.fiscal_year, f.fund_scope, f.func_code,
+         f.func_level, f.func_name, f.amount_yuan,
          row_number() OVER (
-           PARTITION BY d.unit_key, d.fiscal_year, f.fund_scope, f.func_code
+           PARTITION BY coalesce(f.member_unit_key, d.unit_key), d.fiscal_year, f.fund_scope, f.func_code
            ORDER BY CASE d.doc_kind WHEN 'FINAL_ACCOUNT' THEN 0 ELSE 1 END,
                     CASE f.source_kind WHEN 'TABLE' THEN 0 ELSE 1 END,
                     CASE f.stage WHEN 'BUDGET_ADJUSTED' THEN 0 ELSE 1 END,
@@ -192,9 +206,10 @@ WITH budget AS (
     AND f.amount_yuan IS NOT NULL AND d.doc_kind IN ('BUDGET', 'FINAL_ACCOUNT')
 ),
 final AS (
-  SELECT d.unit_key, d.fiscal_year, f.fund_scope, f.func_code, f.func_level, f.func_name, f.amount_yuan,
+  SELECT coalesce(f.member_unit_key, d.unit_key) AS unit_key, d.fiscal_year, f.fund_scope, f.func_code,
+         f.func_level, f.func_name, f.amount_yuan,
          row_number() OVER (
-           PARTITION BY d.unit_key, d.fiscal_year, f.fund_scope, f.func_code
+           PARTITION BY coalesce(f.member_unit_key, d.unit_key), d.fiscal_year, f.fund_scope, f.func_code
            ORDER BY CASE d.scope WHEN '部门' THEN 0 ELSE 1 END,
                     CASE f.table_type WHEN 'F3' THEN 1 WHEN 'F5' THEN 2 WHEN 'F2' THEN 3 WHEN 'F4' THEN 4
                                       ELSE 9 END,

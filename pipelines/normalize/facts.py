@@ -37,6 +37,9 @@ class Lineage:
     block: int = 0  # side-by-side block of the row: 0 is the left (收入) side of a 收支总表
     row_id: str = ""  # the printed row (page/grid/row), shared by the blocks of one row
     unit_code: str | None = None  # the row's 单位编码 in a table by unit (西安 ``201`` / ``201001``)
+    # the member unit the row is a fact of, as printed (a 单位名称/单位编码 row, a unit's block under its
+    # heading); None: the document's unit (its 合计 and its department-code rows)
+    member_unit: str | None = None
 
 
 @dataclass(slots=True)

@@ -33,20 +33,23 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "doc_id": Str, "stage": Str, "fund_scope": Str, "table_type": Str, "table_title": Str,
         "func_code": Str, "func_level": pl.Int8, "func_name": Str, "measure": Str,
         "amount_yuan": MONEY, "amount_raw": Str, "amount_unit": Str, "source_kind": Str,
-        "page_no": pl.Int32, "line_no": pl.Int32, "row_label": Str,
+        "page_no": pl.Int32, "line_no": pl.Int32, "row_label": Str, "member_unit_name": Str,
     },
     "fact_econ_amount": {
         "doc_id": Str, "stage": Str, "fund_scope": Str, "table_type": Str, "econ_code": Str,
         "econ_level": pl.Int8, "econ_name": Str, "measure": Str, "amount_yuan": MONEY,
         "amount_raw": Str, "amount_unit": Str, "page_no": pl.Int32, "line_no": pl.Int32, "row_label": Str,
+        "member_unit_name": Str,
     },
     "fact_three_public": {
         "doc_id": Str, "stage": Str, "table_type": Str, "item": Str, "amount_yuan": MONEY,
         "amount_raw": Str, "amount_unit": Str, "source_kind": Str, "page_no": pl.Int32, "line_no": pl.Int32,
+        "member_unit_name": Str,
     },
     "fact_summary_line": {
         "doc_id": Str, "stage": Str, "fund_scope": Str, "table_type": Str, "label": Str, "measure": Str,
         "amount_yuan": MONEY, "amount_raw": Str, "amount_unit": Str, "page_no": pl.Int32, "line_no": pl.Int32,
+        "member_unit_name": Str,
     },
     "dim_table_instance": {
         "doc_id": Str, "table_type": Str, "title": Str, "amount_unit": Str, "page_start": pl.Int32,
@@ -137,6 +140,7 @@ def func_frame(doc_id: str, facts: Iterable[FuncFact]) -> pl.DataFrame:
                 "func_name": f.func_name, "measure": f.measure, "amount_yuan": f.amount.yuan,
                 "amount_raw": f.amount.raw, "amount_unit": f.amount.unit, "source_kind": f.source_kind,
                 "page_no": f.at.page_no, "line_no": f.at.line_no, "row_label": f.at.row_label,
+                "member_unit_name": f.at.member_unit,
             }
             for f in facts
             if f.measure != UNMAPPED
@@ -153,7 +157,7 @@ def econ_frame(doc_id: str, facts: Iterable[EconFact]) -> pl.DataFrame:
                 "econ_code": f.econ_code, "econ_level": f.econ_level, "econ_name": f.econ_name,
                 "measure": f.measure, "amount_yuan": f.amount.yuan, "amount_raw": f.amount.raw,
                 "amount_unit": f.amount.unit, "page_no": f.at.page_no, "line_no": f.at.line_no,
-                "row_label": f.at.row_label,
+                "row_label": f.at.row_label, "member_unit_name": f.at.member_unit,
             }
             for f in facts
         ),
@@ -168,6 +172,7 @@ def three_public_frame(doc_id: str, facts: Iterable[ThreePublicFact]) -> pl.Data
                 "doc_id": doc_id, "stage": f.stage, "table_type": f.at.table_type, "item": f.item,
                 "amount_yuan": f.amount.yuan, "amount_raw": f.amount.raw, "amount_unit": f.amount.unit,
                 "source_kind": f.source_kind, "page_no": f.at.page_no, "line_no": f.at.line_no,
+                "member_unit_name": f.at.member_unit,
             }
             for f in facts
         ),
@@ -182,6 +187,7 @@ def summary_frame(doc_id: str, facts: Iterable[SummaryFact]) -> pl.DataFrame:
                 "doc_id": doc_id, "stage": f.stage, "fund_scope": f.fund_scope, "table_type": f.at.table_type,
                 "label": f.label, "measure": f.measure, "amount_yuan": f.amount.yuan, "amount_raw": f.amount.raw,
                 "amount_unit": f.amount.unit, "page_no": f.at.page_no, "line_no": f.at.line_no,
+                "member_unit_name": f.at.member_unit,
             }
             for f in facts
         ),

@@ -14,7 +14,7 @@ from pipelines.normalize.frames import SCHEMAS
 from pipelines.publish.canonical import choose_canonical, conflict_findings
 from pipelines.publish.faults import checkpoint, stage
 from pipelines.publish.lake import Lake, atomic_write_text, temp_prefix
-from pipelines.publish.units import build_units, read_aliases
+from pipelines.publish.units import build_units, key_for_name, member_name, read_aliases
 from pipelines.publish.versions import resolve_versions
 
 DOCUMENT_SCHEMA: dict[str, pl.DataType] = {
@@ -31,9 +31,15 @@ UNIT_SCHEMA: dict[str, pl.DataType] = {
 }  # fmt: skip
 
 ALL_TABLES = ("doc_document", *SCHEMAS)
-# Tables derived from the documents as a whole (units, the conflicts between publications), written
-# with doc_document.
-DERIVED_TABLES = ("dim_unit", "fact_publication_check")
+MEMBER_UNIT_SCHEMA: dict[str, pl.DataType] = {
+    "doc_id": pl.Utf8, "member_unit_name": pl.Utf8, "unit_key": pl.Utf8, "unit_name": pl.Utf8,
+}  # fmt: skip
+
+# Tables derived from the documents as a whole (units, the member units their tables print, the
+# conflicts between publications), written with doc_document.
+DERIVED_TABLES = ("dim_unit", "dim_member_unit", "fact_publication_check")
+# the fact tables whose rows may be a member unit's (``member_unit_name``)
+MEMBER_FACT_TABLES = ("fact_func_amount", "fact_econ_amount", "fact_three_public", "fact_summary_line")
 
 
 def tables_dir(lake: Lake) -> Path:
@@ -70,7 +76,9 @@ def derived_frames(lake: Lake) -> dict[str, pl.DataFrame]:
             row["superseded_by"] = superseded[doc["doc_id"]]
         rows.append(row)
     roster = combine_table(lake, "bridge_dept_unit").select("doc_id", "member_unit_name").to_dicts()
-    unit_rows, doc_units = build_units(rows, roster, read_aliases())
+    members = _member_units(lake, rows)
+    aliases = read_aliases()
+    unit_rows, doc_units = build_units(rows, roster + members, aliases)
     for row in rows:
         row["unit_key"] = doc_units.get(row["doc_id"])
     func_scan = _scan_table(lake, "fact_func_amount")
@@ -87,8 +95,38 @@ def derived_frames(lake: Lake) -> dict[str, pl.DataFrame]:
     return {
         "doc_document": pl.DataFrame(rows, schema=DOCUMENT_SCHEMA, strict=False),
         "dim_unit": pl.DataFrame(unit_rows, schema=UNIT_SCHEMA, strict=False),
+        "dim_member_unit": pl.DataFrame(
+            [
+                {
+                    "doc_id": m["doc_id"],
+                    "member_unit_name": m["printed"],
+                    "unit_key": key_for_name(m["member_unit_name"], aliases),
+                    "unit_name": m["member_unit_name"],
+                }
+                for m in members
+            ],
+            schema=MEMBER_UNIT_SCHEMA,
+        ),
         "fact_publication_check": conflict_findings(rows, chosen, func, SCHEMAS["fact_check"]),
     }
+
+
+def _member_units(lake: Lake, documents: list[dict]) -> list[dict]:
+    """The member units the tables of loaded documents print rows of: doc_id, the name as printed
+    (``printed``) and as published (``member_unit_name``, ``units.member_name``), the year."""
+    by_doc = {d["doc_id"]: d for d in documents if d.get("status") == "loaded"}
+    pairs: set[tuple[str, str]] = set()
+    for table in MEMBER_FACT_TABLES:
+        scan = _scan_table(lake, table)
+        if scan is not None:
+            found = scan.select("doc_id", "member_unit_name").filter(pl.col("member_unit_name").is_not_null())
+            pairs |= set(found.unique().collect().iter_rows())
+    return [
+        {"doc_id": doc_id, "printed": printed, "member_unit_name": member_name(printed, by_doc[doc_id].get("unit_name")),
+         "fiscal_year": by_doc[doc_id].get("fiscal_year"), "source": "tables"}
+        for doc_id, printed in sorted(pairs)
+        if doc_id in by_doc
+    ]  # fmt: skip
 
 
 def _scan_table(lake: Lake, table: str) -> pl.LazyFrame | None:
@@ -247,6 +285,7 @@ def read_table(lake: Lake, table: str) -> pl.DataFrame:
     schemas = {
         "doc_document": DOCUMENT_SCHEMA,
         "dim_unit": UNIT_SCHEMA,
+        "dim_member_unit": MEMBER_UNIT_SCHEMA,
         "fact_publication_check": SCHEMAS["fact_check"],
     }
     return pl.DataFrame(schema=schemas.get(table) or SCHEMAS[table])

@@ -125,7 +125,12 @@ def _changed_keys(old: pl.DataFrame, new: pl.DataFrame, key: str) -> set:
 
 
 def publish_scope(
-    changed: list[str], old_docs: pl.DataFrame, new_docs: pl.DataFrame, old_units: pl.DataFrame, new_units: pl.DataFrame
+    changed: list[str],
+    old_docs: pl.DataFrame,
+    new_docs: pl.DataFrame,
+    old_units: pl.DataFrame,
+    new_units: pl.DataFrame,
+    members: pl.DataFrame | None = None,
 ) -> PublishScope:
     seeds = set(changed) | _changed_keys(old_docs, new_docs, "doc_id")
     changed_units = _changed_keys(old_units, new_units, "unit_key")
@@ -147,6 +152,8 @@ def publish_scope(
     )
     documents = seeds | set(related["doc_id"].to_list())
     units = keys | set(related["unit_key"].to_list())
+    if members is not None and len(members):  # the member units printed in those documents' tables
+        units |= set(members.filter(pl.col("doc_id").is_in(sorted(documents)))["unit_key"].to_list())
     return PublishScope(sorted(changed), sorted(documents), sorted(u for u in units if u is not None))
 
 
@@ -189,7 +196,9 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
             _apply_changes(tmp, lake, changed, staged, frames, states, fingerprint)
             # compared as loaded (the same column types on both sides)
             new_documents, new_units = _read_published(tmp, "doc_document"), _read_published(tmp, "dim_unit")
-            scope = publish_scope(changed, old_documents, new_documents, old_units, new_units)
+            scope = publish_scope(
+                changed, old_documents, new_documents, old_units, new_units, frames.get("dim_member_unit")
+            )
             _record_row_counts(warehouse, tmp, scope)
             with stage("combining the fact tables"):
                 write_derived_tables(lake, frames, fingerprint, states)

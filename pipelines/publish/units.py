@@ -127,9 +127,28 @@ class _Unit:
     years: set[int] = field(default_factory=set)
 
 
+def key_for_name(name: str, aliases: dict[str, Alias]) -> str:
+    """The unit_key a printed name is published under (rules 1 and 2)."""
+    norm = normalized_name(name)
+    alias = aliases.get(norm)
+    return unit_key_for(normalized_name(alias.canonical_name) if alias and alias.canonical_name else norm)
+
+
+def member_name(member: str, department: str | None) -> str:
+    """The name a member unit printed in its department's tables is published under: as printed,
+    except that a block or row printed with the department's own name (珠海 表11 ``珠海市商务局`` beside
+    its 贸易服务中心; 湖州 收入总表's second ``湖州市财政局`` line) is the department's own office,
+    ``X（本级）``: the department itself is its 合计, so the two keep apart and nothing counts twice."""
+    member = re.sub(r"\s+", "", member)
+    if department and normalized_name(member) == normalized_name(department):
+        return f"{member}（本级）"
+    return member
+
+
 def build_units(documents: list[dict], roster: list[dict], aliases: dict[str, Alias]) -> tuple[list[dict], dict]:
     """(unit rows, doc_id → unit_key). ``documents``: rows with doc_id, unit_name, fiscal_year, status;
-    ``roster``: rows with doc_id, member_unit_name (a department's member units)."""
+    ``roster``: rows with doc_id, member_unit_name (a department's member units: its 决算 roster, and
+    with ``fiscal_year`` and ``source`` = ``tables`` the members its tables print rows of)."""
     units: dict[str, _Unit] = {}
 
     def unit_for(name: str) -> _Unit:
@@ -170,9 +189,13 @@ def build_units(documents: list[dict], roster: list[dict], aliases: dict[str, Al
         unit = unit_for(member)
         unit.names.setdefault(member, set())
         unit.name_counts[member] += 0
+        if entry.get("fiscal_year") is not None:  # printed in that year's tables: a year of the unit
+            unit.names[member].add(int(entry["fiscal_year"]))
+            unit.years.add(int(entry["fiscal_year"]))
         if unit.key != dept_key and unit.parent_key is None:
             unit.parent_key = dept_key
-            unit.reasons.add(f"member unit in the 决算 roster of {_display(units[dept_key])}")
+            where = "tables" if entry.get("source") == "tables" else "决算 roster"
+            unit.reasons.add(f"member unit in the {where} of {_display(units[dept_key])}")
     by_norm = {normalized_name(_display(u)): u.key for u in units.values()}
     for unit in units.values():
         own = normalized_name(_display(unit))

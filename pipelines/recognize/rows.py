@@ -286,8 +286,8 @@ def _row_profile(cells: list[str | None], columns: list[Column]) -> tuple[set[in
             amounts.add(col.index)
         elif looks_like_amount(t) and col.role in ("line_no", "prior"):
             continue  # a row number or last year's figure: neither a label nor this year's amount
-        elif ANY_CODE.match(t) or CODE_PREFIX.match(t):
-            starts = True
+        elif ANY_CODE.match(t) or CODE_PREFIX.match(t) or (col.role == "unit_code" and t.isdigit()):
+            starts = True  # a code (a 单位编码 too) begins a printed row
         else:
             labels.add(col.index)
             if _LABEL_START.match(t):

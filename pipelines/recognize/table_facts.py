@@ -35,6 +35,7 @@ from pipelines.normalize.facts import (
 )
 from pipelines.normalize.textnorm import NotAnAmount, collapse, parse_amount, to_yuan
 from pipelines.recognize.columns import count_header_rows, resolve_columns
+from pipelines.recognize.member_units import mark_members, member_units
 from pipelines.recognize.names_only import NameLevels, read_names
 from pipelines.recognize.rows import (
     AmountCell,
@@ -119,6 +120,7 @@ def extract_func_table(
     last_codes: dict[int, str] | None = None,
     names_carry: NameLevels | None = None,
     year: int | None = None,
+    unit_names: dict[str, str] | None = None,
 ) -> TableFacts:
     """功能分类 tables (and the 类 rows of the two-sided 收支总表): one fact per printed cell of a
     row with a function code or a recognizable 类 name; other rows become summary facts.
@@ -178,6 +180,8 @@ def extract_func_table(
             )
         elif amount.value is not None or block.label:
             facts.summary.append(_summary(table, row, block, fund_scope, stage, measure, amount))
+    members, _ = member_units(table, full_names=unit_names)
+    mark_members(facts, members)
     facts.func = _one_fact_per_code(facts.func, cross_classified, row_order)
     return facts
 
@@ -189,12 +193,12 @@ def _one_fact_per_code(func: list[FuncFact], cross_classified: bool, row_order: 
     code; elsewhere a 项 code printed again in a later block of rows (北京 预算05: a second unit's block,
     without its name). Adjacent rows of one code (无锡 prints 21999 for a 款 and for its 项) stay apart."""
     groups: dict[tuple, list[FuncFact]] = {}
-    for f in func:
-        groups.setdefault((f.fund_scope, f.stage, f.func_code, f.measure), []).append(f)
+    for f in func:  # a member unit's rows are its own amounts, never joined with the department's
+        groups.setdefault((f.at.member_unit, f.fund_scope, f.stage, f.func_code, f.measure), []).append(f)
     out: list[FuncFact] = []
     merged: set[tuple] = set()
     for f in func:
-        key = (f.fund_scope, f.stage, f.func_code, f.measure)
+        key = (f.at.member_unit, f.fund_scope, f.stage, f.func_code, f.measure)
         rows = groups[key]
         positions = [row_order.get(r.at.row_id, 0) for r in rows]
         repeated = len(rows) > 1 and (
@@ -271,10 +275,13 @@ def extract_econ_table(
             facts.summary.append(_summary(table, row, block, fund_scope, stage, measure, amount))
     if current_class:
         carry["class"] = current_class
+    mark_members(facts, member_units(table, econ=True)[0])
     return facts
 
 
-def extract_three_public_table(table: LogicalTable, unit: str, default_stage: str) -> TableFacts:
+def extract_three_public_table(
+    table: LogicalTable, unit: str, default_stage: str, unit_names: dict[str, str] | None = None
+) -> TableFacts:
     """“三公”经费 (and 机关运行经费) tables: columns mapped to items by header text. A table with
     several data rows contributes its 合计 row (or its only row)."""
     facts = TableFacts()
@@ -293,20 +300,19 @@ def extract_three_public_table(table: LogicalTable, unit: str, default_stage: st
     if not columns_name_items and _items_by_row(rows):
         return _three_public_by_row(table, rows, default_stage)
     chosen = next((k for k, b in row_ids if b.label.startswith(TOTAL_LABEL)), _latest_year_row(row_ids))
+    # a table by unit (单位名称 / 单位编码 column): each member unit's row is that unit's 三公 as well
+    members, _ = member_units(table, full_names=unit_names)
     for row, block, cell, amount in rows:
-        if (row.grid.page_no, id(row.grid), row.index) != chosen:
+        at = _lineage(table, row, block)
+        if (row.grid.page_no, id(row.grid), row.index) != chosen and at.row_id not in members:
             continue
         item = three_public_item(cell.column.path, has_subtotal)
         if item is None:
             continue
         facts.three_public.append(
-            ThreePublicFact(
-                stage=stage_for_path(cell.column.path, default_stage),
-                item=item,
-                amount=amount,
-                at=_lineage(table, row, block),
-            )
+            ThreePublicFact(stage=stage_for_path(cell.column.path, default_stage), item=item, amount=amount, at=at)
         )
+    mark_members(facts, members)
     return facts
 
 

@@ -8,6 +8,7 @@ from pipelines.normalize.catalog import BUDGET_MEASURES
 from pipelines.normalize.facts import TableFacts
 from pipelines.read.model import SourceDocument
 from pipelines.recognize.carry import CodeCarry
+from pipelines.recognize.member_units import names_by_code
 from pipelines.recognize.table_facts import (
     extract_econ_table,
     extract_func_table,
@@ -77,16 +78,17 @@ def extract_budget_facts(
     printed without codes."""
     out = TableFacts()
     carry = CodeCarry()
+    unit_names = names_by_code(tables)  # member units named in full wherever one table cuts a name
     for table, unit in zip(tables, resolve_units(tables), strict=True):
         carry.enter(table)
         if table.table_type == "B9":
-            facts = extract_three_public_table(table, unit, stage)
+            facts = extract_three_public_table(table, unit, stage, unit_names)
         elif table.table_type == "B8":
             facts = extract_econ_table(table, unit, econ_fund_scope(table.title), stage, carry=carry.econ)
         else:
             facts = extract_func_table(
                 table, unit, FUND_SCOPE[table.table_type], stage, BUDGET_MEASURES, last_codes=carry.func,
-                names_carry=carry.names, year=year,
+                names_carry=carry.names, year=year, unit_names=unit_names,
             )  # fmt: skip
         if not table.grids and not table.notes:
             continue  # a title with nothing under it: a table of contents entry or a heading

@@ -47,6 +47,7 @@ from pipelines.validate.rules.totals import (
     balance_identities,
     check_balance,
     check_carry,
+    check_member_totals,
     check_table_totals,
     check_unit_totals,
 )
@@ -63,6 +64,7 @@ def table_identities(facts: TableFacts) -> list[Finding]:
         + check_hierarchy(printed)
         + check_table_totals(printed, facts.summary)
         + check_unit_totals(facts.summary)
+        + check_member_totals(facts.summary, facts.econ, facts.three_public)
         + check_cross_tables(printed)
         + check_balance(budget_summary)
         + check_carry(budget_summary)

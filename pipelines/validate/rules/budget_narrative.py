@@ -272,7 +272,8 @@ def three_public_checks(reading: NarrativeReading, facts: TableFacts, fiscal_yea
     """R-NARR-3P (“三公”经费 and its parts) and R-NARR-ORG (机关运行经费) against the 三公 table."""
     cells: dict[str, list] = {}
     for t in facts.three_public:
-        if t.source_kind == "TABLE" and (t.stage or "").startswith("BUDGET"):
+        # the text states the department's figures, not those of a member unit's row
+        if t.source_kind == "TABLE" and (t.stage or "").startswith("BUDGET") and t.at.member_unit is None:
             cells.setdefault(t.item, []).append(t)
     out: list[Finding] = []
     for topic, rule in (("three_public", "R-NARR-3P"), ("org_running_cost", "R-NARR-ORG")):
@@ -304,7 +305,10 @@ def _base_amount(claim: PercentClaim, reading: NarrativeReading, facts: TableFac
         best = min(stated, key=lambda f: abs(claim.numerator / f.yuan * 100 - claim.fact.percent))
         return best.yuan, best.printed, best.unit
     if topic == "three_public":
-        cell = next((t for t in facts.three_public if t.item == code and t.source_kind == "TABLE"), None)
+        cell = next(
+            (t for t in facts.three_public if t.item == code and t.source_kind == "TABLE" and t.at.member_unit is None),
+            None,
+        )
         if cell is not None and cell.amount.yuan is not None:
             return cell.amount.yuan, None, "元"
         parts = {f.code: f for f in _stated(reading, year, "three_public")}

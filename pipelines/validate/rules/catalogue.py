@@ -43,7 +43,9 @@ RULES: tuple[Rule, ...] = (
         "totals",
         "a table's 合计 row against Σ of its 类 rows (of its top printed level where no 类 is printed); "
         "本年收入合计 against Σ of the numbered income rows of a 决算 收支总表; in a table by 单位编码, "
-        "合计 against Σ of the units and a unit against Σ of the units under its code; a 机关运行经费 table's 合计 "
+        "合计 against Σ of the units and a unit against Σ of the units under its code; in a table by 单位名称 or "
+        "by unit headings, 合计 against Σ of the member units' lines and a unit's line against Σ of its block's "
+        "rows; a “三公” table by unit, each item of the 合计 against Σ of the units'; a 机关运行经费 table's 合计 "
         "against Σ of its 经济分类 类",
         ROUNDING,
         "error",

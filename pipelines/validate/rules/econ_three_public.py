@@ -30,12 +30,17 @@ def econ_three_public_checks(
 ) -> list[Finding]:
     cells: dict[str, list] = {}
     for t in facts.three_public:
-        if t.at.table_type == three_public_table and t.source_kind == "TABLE" and t.stage.startswith("BUDGET"):
+        if (
+            t.at.table_type == three_public_table
+            and t.source_kind == "TABLE"
+            and t.stage.startswith("BUDGET")
+            and t.at.member_unit is None  # the department's 三公, as its 基本支出 table prints them
+        ):
             cells.setdefault(t.item, []).append(t)
     econ = {}
     for e in facts.econ:
         # the 三公 tables are of 财政拨款 / 一般公共预算: a 基本支出 table of all funds is no bound of them
-        if e.at.table_type == econ_table and e.measure == "TOTAL" and e.fund_scope != "ALL":
+        if e.at.table_type == econ_table and e.measure == "TOTAL" and e.fund_scope != "ALL" and not e.at.member_unit:
             econ.setdefault(e.econ_code, e)
     if not cells or not econ:
         return []
@@ -69,7 +74,14 @@ def econ_three_public_checks(
 
 def org_running_cost_checks(facts: TableFacts, econ_table: str = "B8") -> list[Finding]:
     """R-ORG-PUBLIC: 机关运行经费 (三公 table) ≤ 公用经费 合计 of the 一般公共预算基本支出 table."""
-    org = next((t for t in facts.three_public if t.item == "ORG_RUNNING_COST" and t.source_kind == "TABLE"), None)
+    org = next(
+        (
+            t
+            for t in facts.three_public
+            if t.item == "ORG_RUNNING_COST" and t.source_kind == "TABLE" and t.at.member_unit is None
+        ),
+        None,
+    )
     public = next(
         (
             s

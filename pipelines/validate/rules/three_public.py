@@ -19,12 +19,12 @@ from pipelines.validate.rules.totals import plain_label
 
 def check_three_public(facts: Iterable, rule: str = "R-3P-SUM") -> list[Finding]:
     """三公 合计 = 出国 + 接待 + 公务用车小计; 小计 = 购置 + 运行 (budget and final separately)."""
-    by_stage: dict[str, dict[str, object]] = defaultdict(dict)
+    by_stage: dict[tuple, dict[str, object]] = defaultdict(dict)
     for f in facts:
-        if f.source_kind == "TABLE":
-            by_stage[f.stage].setdefault(f.item, f)
+        if f.source_kind == "TABLE":  # each member unit's row of a table by unit adds up by itself
+            by_stage[(f.stage, f.at.member_unit)].setdefault(f.item, f)
     out = []
-    for stage, items in by_stage.items():
+    for (stage, member), items in by_stage.items():
         for total, parts, name in (
             ("TOTAL", ("OUTBOUND", "RECEPTION", "VEHICLE_TOTAL"), "合计 = 因公出国 + 公务接待 + 公务用车"),
             ("VEHICLE_TOTAL", ("VEHICLE_PURCHASE", "VEHICLE_OPERATION"), "公务用车 = 购置 + 运行"),
@@ -35,8 +35,9 @@ def check_three_public(facts: Iterable, rule: str = "R-3P-SUM") -> list[Finding]
                 continue
             out.append(
                 compare(
-                    rule, t.at.table_type, t.at.page_no, f"三公 {total} {stage}", yuan_or_zero(t),
-                    sum((yuan_or_zero(p) for p in present), ZERO), t.amount.unit, len(present), f"三公 {name} ({stage})",
+                    rule, t.at.table_type, t.at.page_no, f"三公 {total} {stage}" + (f" {member}" if member else ""),
+                    yuan_or_zero(t), sum((yuan_or_zero(p) for p in present), ZERO), t.amount.unit, len(present),
+                    f"三公 {name} ({stage}{', ' + member if member else ''})",
                 )
             )  # fmt: skip
     return out

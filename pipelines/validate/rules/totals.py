@@ -240,3 +240,79 @@ def balance_identities(
                 )
             )  # fmt: skip
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Member units (pipelines/recognize/member_units.py)
+
+
+def check_member_totals(
+    summary: Iterable[SummaryFact], econ: Iterable = (), three_public: Iterable = (), rule: str = "R-TOTAL"
+) -> list[Finding]:
+    """Tables printing the department's 合计 and its member units' lines (a 单位名称 column, or unit
+    headings over blocks of 经济分类 rows): the 合计 = Σ the units' lines, and a unit's line = Σ the
+    rows of its block (its 类 rows, coded or named), per measure; a “三公” table by unit: the 合计's
+    item = Σ the units' items. Tables keyed by 单位编码 are ``check_unit_totals``'s."""
+    summary = list(summary)
+    out = _three_public_by_member(three_public, rule)
+    lines: dict[tuple, dict[str, SummaryFact]] = defaultdict(dict)  # table → member → its line
+    totals: dict[tuple, SummaryFact] = {}
+    parts: dict[tuple, dict[str, list]] = defaultdict(lambda: defaultdict(list))  # table → member → rows
+    seen_rows: set[tuple] = set()
+    for s in summary:
+        key = (s.at.table_type, s.at.table_title, s.stage, s.measure)
+        member = s.at.member_unit
+        if member is None:
+            if s.label in ("合计", "总计"):
+                totals.setdefault(key, s)
+        elif s.at.unit_code is None and (key, s.at.row_id) not in seen_rows:
+            seen_rows.add((key, s.at.row_id))  # a row's first cell of each measure
+            if s.label == member:
+                lines[key].setdefault(member, s)
+            elif not s.label.startswith(_TOTAL_LABELS):
+                parts[key][member].append(s)
+    for e in econ:
+        key = (e.at.table_type, e.at.table_title, e.stage, e.measure)
+        if e.at.member_unit is not None and e.econ_level == 1 and (key, e.at.row_id) not in seen_rows:
+            seen_rows.add((key, e.at.row_id))
+            parts[key][e.at.member_unit].append(e)
+    for key, members in lines.items():
+        groups = [(totals[key], list(members.values()), "合计 = Σ member units")] if key in totals else []
+        groups += [(line, parts[key][m], f"{m} = Σ its rows") for m, line in members.items() if parts[key][m]]
+        for whole, rows, what in groups:
+            if all(c.amount.yuan is None for c in [whole, *rows]):
+                continue
+            out.append(
+                compare(
+                    rule, whole.at.table_type, whole.at.page_no, f"{what} {whole.measure} {whole.stage}",
+                    yuan_or_zero(whole), sum((yuan_or_zero(r) for r in rows), ZERO), whole.amount.unit, len(rows),
+                    f"{whole.at.table_title} {what} ({whole.measure})",
+                )
+            )  # fmt: skip
+    return out
+
+
+def _three_public_by_member(facts: Iterable, rule: str) -> list[Finding]:
+    department: dict[tuple, object] = {}
+    members: dict[tuple, dict[str, object]] = defaultdict(dict)
+    for f in facts:
+        key = (f.at.table_type, f.at.table_title, f.stage, f.item)
+        if f.at.member_unit is None:
+            department.setdefault(key, f)
+        else:
+            members[key].setdefault(f.at.member_unit, f)
+    out: list[Finding] = []
+    for key, units in members.items():
+        whole = department.get(key)
+        if whole is None or all(c.amount.yuan is None for c in [whole, *units.values()]):
+            continue
+        if len({len(u.at.unit_code or "") for u in units.values()}) > 1:
+            continue  # units under units (单位编码 of two lengths): the 合计 is not the sum of them all
+        out.append(
+            compare(
+                rule, whole.at.table_type, whole.at.page_no, f"三公 {whole.item} = Σ member units {whole.stage}",
+                yuan_or_zero(whole), sum((yuan_or_zero(u) for u in units.values()), ZERO), whole.amount.unit,
+                len(units), f"{whole.at.table_title} 三公 {whole.item} = Σ member units",
+            )
+        )  # fmt: skip
+    return out

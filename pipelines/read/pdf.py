@@ -15,6 +15,7 @@ from pathlib import Path
 import pdfplumber
 
 from pipelines.normalize.textnorm import is_meta_cell, looks_like_amount
+from pipelines.read.lineless import page_items
 from pipelines.read.lines import lines_from_words
 from pipelines.read.model import Grid, Page, TextLine
 from pipelines.read.pdfium_objects import PdfiumPages, pdfium_objects_enabled
@@ -148,6 +149,9 @@ def read_pdf_page(page: pdfplumber.page.Page, page_no: int) -> Page:
     if not page.chars:
         return out
     tables = page.find_tables()
+    if not tables:  # no ruled table: any table on the page is aligned text
+        out.items = page_items(page.extract_words(), page_no)
+        return out
     rest = page
     for table in tables:
         try:

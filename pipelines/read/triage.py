@@ -20,7 +20,7 @@ import ctypes
 import os
 from pathlib import Path
 
-from pipelines.read.model import Page, TextLine
+from pipelines.read.model import Page
 
 
 def triage_enabled() -> bool:
@@ -73,7 +73,7 @@ def _text_page(pdf_page, page_no: int) -> Page | None:
     import pypdfium2.raw as raw
     from pdfplumber.utils.text import WordExtractor
 
-    from pipelines.read.lines import lines_from_words
+    from pipelines.read.lineless import page_items
 
     drawn = raw.FPDFPage_CountObjects(pdf_page) and any(
         True for _ in pdf_page.get_objects(filter=[raw.FPDF_PAGEOBJ_PATH])
@@ -90,7 +90,7 @@ def _text_page(pdf_page, page_no: int) -> Page | None:
     # pdfplumber's own word extraction, on pdfium's characters: the same words as extract_words().
     words = [w for w, _ in WordExtractor(x_tolerance=3, y_tolerance=3).iter_extract_tuples(chars)]
     page = Page(page_no=page_no, char_count=len(chars))
-    page.items = [TextLine(text=text, page_no=page_no, top=top) for top, text in lines_from_words(words)]
+    page.items = page_items(words, page_no)  # its lines, and any table printed without ruling lines
     return page
 
 

@@ -299,8 +299,9 @@ def render_text(unit: SampleUnit) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_pdf(unit: SampleUnit, path: Path, *, encrypt=None) -> Path:
-    """``encrypt``: a reportlab ``StandardEncryption`` (tests of protected PDFs), or None."""
+def render_pdf(unit: SampleUnit, path: Path, *, encrypt=None, ruled: bool = True) -> Path:
+    """``encrypt``: a reportlab ``StandardEncryption`` (tests of protected PDFs), or None. ``ruled=False``
+    draws the tables without any ruling line, words placed by position only (tests of lineless tables)."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
@@ -338,7 +339,7 @@ def render_pdf(unit: SampleUnit, path: Path, *, encrypt=None) -> Path:
             TableStyle([
                 ("FONTNAME", (0, 0), (-1, -1), "STSong-Light"),
                 ("FONTSIZE", (0, 0), (-1, -1), 8),
-                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+                *([("GRID", (0, 0), (-1, -1), 0.5, colors.black)] if ruled else []),
                 ("ALIGN", (-3, len(t["header"])), (-1, -1), "RIGHT"),
             ])
         )  # fmt: skip

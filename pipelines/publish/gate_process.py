@@ -171,6 +171,13 @@ class _Helper:
         except OSError:
             return False
 
+    def close(self) -> None:
+        """End the helper (its requests close) and wait for it."""
+        with contextlib.suppress(OSError):
+            self._requests.close()
+        with contextlib.suppress(OSError, ChildProcessError):
+            os.waitpid(self.pid, 0)
+
     def result(self) -> tuple[str, object] | None:
         """The helper's answer, or None when it died."""
         try:
@@ -252,6 +259,8 @@ def _serve() -> None:
         except OSError:  # no fork: one process validates every suite
             helper = None
     _answer_requests(sys.stdin.buffer, answers, helper)
+    if helper is not None:
+        helper.close()
 
 
 if __name__ == "__main__":

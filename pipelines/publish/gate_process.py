@@ -9,6 +9,13 @@ the run sets Dagster up and parses, then waits for the candidate warehouse. ``va
 hands the gate (``pipelines.publish.gate.validate_warehouse``, unchanged) to that process when
 there is one, and runs it here otherwise: the gate itself is the same, only where it runs differs.
 
+Once GE is loaded the child forks a helper (``BUDGETWH_GATE_PROCESSES``, default 2 on two cores
+or more), before it opens any DuckDB connection and with only its main thread running: each
+request's suites are split between the two (``gate.split_suites``, by expectations), the outcomes
+merged in the suites' order, and the warehouse-wide constraints checked once over the whole. GE
+validates in one thread, so on two cores this halves the gate of a small run. If the helper dies
+its share is validated in the child.
+
 The child reads requests from its standard input and writes answers to a dedicated pipe (pickle;
 what GE prints is discarded). It exits when its standard input closes, so it never
 outlives the process that started it. If it dies, or fails, the gate runs here instead: the same

@@ -123,7 +123,8 @@ def end_to_end(pdf: Path, work: Path, repo: Path = ROOT, shared_home: Path | Non
     proc = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # CPU of the command and the processes it waited for (the gate's, its helper, the parse workers)
+    # CPU of the command and the processes it waited for (the gate's process and its helper); the
+    # parse workers are children of the fork server, which nobody waits for: their CPU is not in it
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise RuntimeError(f"ingest failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")

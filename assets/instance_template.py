@@ -90,7 +90,7 @@ def seed_new_home(home: Path, config_text: str, write_config) -> bool:
             shutil.copyfile(template / name, tmp)
             os.replace(tmp, target)
         return True
-    except OSError:
+    except Exception:  # a read-only cache, a Dagster that builds differently: Dagster creates the files
         for name in INSTANCE_FILES:  # never half a seeded home: Dagster creates what is missing
             (home / name).unlink(missing_ok=True)
         return False

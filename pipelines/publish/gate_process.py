@@ -228,8 +228,10 @@ def _validate(db_path: str, kwargs: dict, helper: _Helper | None) -> tuple[dict,
     part = {**kwargs, "suites": theirs, "constraints": False}
     env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
     submitted = helper.submit(db_path, part, env)
-    out = gate.validate_warehouse(Path(db_path), **{**kwargs, "suites": mine, "constraints": False})
-    answer = helper.result() if submitted else None
+    try:
+        out = gate.validate_warehouse(Path(db_path), **{**kwargs, "suites": mine, "constraints": False})
+    finally:  # read even when this share raised: the next request must not get this answer
+        answer = helper.result() if submitted else None
     if answer is None:  # the helper died: its share is validated here
         other = gate.validate_warehouse(Path(db_path), **part)
     elif answer[0] != "ok":

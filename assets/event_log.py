@@ -29,6 +29,11 @@ KEPT_SHARDS = 8
 
 def _on_connect(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
+    # WAL from the first statement: Dagster switches a new file to WAL only after creating its
+    # schema, so each of its ~40 CREATE statements was a commit synced to disk in rollback-journal
+    # mode (0.3–0.5 s for every run's new file, ~1 s for the index of a new home). The end state
+    # is the same file in the same mode.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 

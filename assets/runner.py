@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.instance_template import seed_new_home
 from assets.partitions import partition_range_tags, register_partitions
 from pipelines.publish.gate_process import start_gate_process
 from pipelines.publish.lake import Lake, file_lock, lake_dir_for, pid_alive
@@ -17,6 +18,7 @@ from pipelines.run.results import IngestResult, summarize
 from pipelines.run.sources import document_for
 
 PID_TAG = "budgetwh/pid"
+INSTANCE_LOCK = ".budgetwh-instance.lock"
 HOST_TAG = "budgetwh/host"
 
 
@@ -78,7 +80,14 @@ def prepare_dagster_home(home: Path) -> Path:
         tmp = home / f".dagster.yaml.{os.getpid()}.tmp"
         tmp.write_text(wanted, encoding="utf-8")
         os.replace(tmp, cfg)
+    if cfg.read_text(encoding="utf-8") == wanted:  # budgetwh's configuration: a new home is seeded
+        with file_lock(home / INSTANCE_LOCK):
+            seed_new_home(home, wanted, _write_config)
     return home
+
+
+def _write_config(home: Path) -> None:
+    (home / "dagster.yaml").write_text(dagster_yaml(home), encoding="utf-8")
 
 
 def get_instance() -> dg.DagsterInstance:
@@ -87,7 +96,7 @@ def get_instance() -> dg.DagsterInstance:
     home = os.environ.get("DAGSTER_HOME")
     if not home:
         return dg.DagsterInstance.get()
-    with file_lock(Path(home) / ".budgetwh-instance.lock"):
+    with file_lock(Path(home) / INSTANCE_LOCK):
         return dg.DagsterInstance.get()
 
 

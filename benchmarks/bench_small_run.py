@@ -10,7 +10,15 @@ For one PDF (default: a 21-page 单位预算 of the corpus), each repetition mea
       run created → parse started → parse ended → gate ended → run ended, from the events' times.
 Prints each repetition and the medians; the ratio is bare seconds ÷ end-to-end seconds (goal ≥ 0.5).
 
-    uv run --frozen python benchmarks/bench_small_run.py [--pdf PATH] [--repeat 3] [--keep DIR]
+Several documents (``--pdf`` repeated, or ``--set sizes``: 12 to 64 pages, the largest national
+budget among them) give one line each and the fixed cost of a run (the intercept of end-to-end
+seconds against bare seconds). ``--home fresh`` gives every run a new Dagster home beside its new
+warehouse (the default of ``budgetwh ingest`` for a new warehouse folder); ``--home shared`` runs
+every document into a new warehouse with one Dagster home, created before the timed runs (as a
+user's runs share ``$DAGSTER_HOME``); ``--home both`` measures both.
+
+    uv run --frozen python benchmarks/bench_small_run.py [--pdf PATH ...|--set sizes] [--repeat 3]
+        [--home fresh|shared|both] [--keep DIR] [--repo /work/main]
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import argparse
 import itertools
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -31,7 +40,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_PDF = ROOT.parent / "shared" / "corpus" / "shanghai_putuo" / "上海市普陀区人民政府办公室单位25年预算.pdf"
+CORPUS = ROOT.parent / "shared" / "corpus"
+DEFAULT_PDF = CORPUS / "shanghai_putuo" / "上海市普陀区人民政府办公室单位25年预算.pdf"
+SETS = {
+    "sizes": [
+        CORPUS / "jiangsu_province" / "江苏省委办公厅" / "江苏省委办公厅2019年度部门预算公开表格.pdf",  # 12 pages
+        DEFAULT_PDF,  # 21 pages
+        CORPUS / "national" / "chongqing" / "重庆市水利局2026年部门预算.pdf",  # 33 pages
+        CORPUS / "national" / "xian" / "西安市人力资源和社会保障局2020年部门综合预算.pdf",  # 64 pages
+    ]
+}
 
 _BARE = """
 import sys, time
@@ -55,15 +73,14 @@ def bare_pdfplumber(pdf: Path) -> dict:
     return {"extract_s": float(extract_s), "import_s": float(import_s), "process_s": whole, "pages": int(pages)}
 
 
-def run_events(dagster_home: Path) -> tuple[str, list]:
-    """The one run of a fresh Dagster home and its event records."""
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
+def run_events(dagster_home: Path, runs_expected: int | None = 1) -> tuple[str, list]:
+    """The latest run of a Dagster home (its only one when ``runs_expected`` is 1) and its events."""
     import dagster as dg
 
-    with dg.DagsterInstance.get() as instance:
-        runs = instance.get_runs()
-        if len(runs) != 1:
-            raise RuntimeError(f"expected one run in {dagster_home}, found {len(runs)}")
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        runs = instance.get_runs()  # newest first
+        if runs_expected is not None and len(runs) != runs_expected:
+            raise RuntimeError(f"expected {runs_expected} run(s) in {dagster_home}, found {len(runs)}")
         run = runs[0]
         return run.run_id, list(instance.all_logs(run.run_id))
 
@@ -91,79 +108,121 @@ def phases(events: list, process_start: float) -> dict[str, float]:
     return {f"{a} → {b}": marks[b] - marks[a] for a, b in itertools.pairwise(names)}
 
 
-def end_to_end(pdf: Path, work: Path, repo: Path = ROOT) -> dict:
+def end_to_end(pdf: Path, work: Path, repo: Path = ROOT, shared_home: Path | None = None) -> dict:
     """``budgetwh ingest`` of ``pdf`` into a warehouse in the empty folder ``work``, fresh process,
-    with the code of ``repo`` (another checkout of the project, for a before/after comparison)."""
+    with the code of ``repo`` (another checkout of the project, for a before/after comparison);
+    its Dagster home beside the warehouse (new), or ``shared_home`` (one home for every run)."""
     work.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "BUDGETWH_WAREHOUSE")}
+    if shared_home is not None:
+        env["DAGSTER_HOME"] = str(shared_home)
     command = [sys.executable, "-m", "pipelines.cli", "ingest", "--warehouse", str(work / "wh.duckdb"), str(pdf)]
     started_wall = time.time()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU of the command and the processes it waited for (the gate's process and its helper); the
+    # parse workers are children of the fork server, which nobody waits for: their CPU is not in it
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise RuntimeError(f"ingest failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     if "1 loaded" not in proc.stdout:
         raise RuntimeError(f"the document was not loaded:\n{proc.stdout}")
-    run_id, events = run_events(work / "dagster_home")
+    if shared_home is None:
+        run_id, events = run_events(work / "dagster_home")
+    else:
+        run_id, events = run_events(shared_home, runs_expected=None)
     kinds = Counter(e.dagster_event.event_type_value if e.dagster_event else "LOG_MESSAGE" for e in events)
     messages = [e.user_message for e in events if e.dagster_event is None and e.user_message]
-    return {"seconds": seconds, "run_id": run_id, "events": len(events), "kinds": dict(kinds),
+    return {"seconds": seconds, "cpu_s": cpu, "run_id": run_id, "events": len(events), "kinds": dict(kinds),
             "phases": phases(events, started_wall), "messages": messages}  # fmt: skip
+
+
+def _fixed_cost(points: list[tuple[float, float]]) -> str:
+    """The intercept and slope of end-to-end seconds against bare seconds (least squares)."""
+    if len({b for b, _ in points}) < 2:
+        return "(one document: no fit)"
+    n = len(points)
+    mb, me = sum(b for b, _ in points) / n, sum(e for _, e in points) / n
+    slope = sum((b - mb) * (e - me) for b, e in points) / sum((b - mb) ** 2 for b, _ in points)
+    return f"{me - slope * mb:.2f} s fixed + {slope:.2f} × bare pdfplumber seconds"
+
+
+def measure(pdf: Path, args, scratch: Path, home: str, shared_home: Path | None) -> dict:
+    med = statistics.median
+    bare, e2e = [], []
+    for i in range(args.repeat):
+        b = bare_pdfplumber(pdf)
+        r = end_to_end(pdf, scratch / f"{pdf.stem}-{home}-{i}", args.repo.resolve(), shared_home)
+        bare.append(b)
+        e2e.append(r)
+        print(
+            f"  #{i + 1} ({home} home): bare pdfplumber {b['extract_s']:.2f} s ({b['process_s']:.2f} s as a process), "
+            f"ingest {r['seconds']:.2f} s ({r['cpu_s']:.2f} s CPU), ratio {b['extract_s'] / r['seconds']:.3f}, {r['events']} events",
+            flush=True,
+        )
+    typical = sorted(e2e, key=lambda r: r["seconds"])[len(e2e) // 2]
+    return {"pdf": pdf, "home": home, "pages": bare[0]["pages"], "bare_s": med(b["extract_s"] for b in bare),
+            "process_s": med(b["process_s"] for b in bare), "end_to_end_s": med(r["seconds"] for r in e2e), "cpu_s": med(r["cpu_s"] for r in e2e),
+            "typical": typical}  # fmt: skip
+
+
+def _name(pdf: Path) -> str:
+    return str(pdf.relative_to(ROOT.parent)) if pdf.is_relative_to(ROOT.parent) else str(pdf)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pdf", type=Path, default=DEFAULT_PDF)
+    ap.add_argument("--pdf", type=Path, action="append", help="a document (repeat for several)")
+    ap.add_argument("--set", choices=sorted(SETS), help="a named set of documents of different sizes")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--home", choices=("fresh", "shared", "both"), default="fresh")
     ap.add_argument("--keep", type=Path, help="keep each repetition's warehouse and Dagster home under this folder")
     ap.add_argument(
         "--repo", type=Path, default=ROOT, help="run the ingest with this checkout's code (default: this one)"
     )
     ap.add_argument("--json", action="store_true", help="print the medians as JSON too")
     args = ap.parse_args()
-    pdf = args.pdf.resolve()
+    pdfs = [p.resolve() for p in (args.pdf or [])] + [p.resolve() for p in SETS.get(args.set, [])]
+    pdfs = pdfs or [DEFAULT_PDF]
+    homes = ["fresh", "shared"] if args.home == "both" else [args.home]
     scratch = Path(tempfile.mkdtemp(prefix="bench-small-run-")) if args.keep is None else args.keep.resolve()
-    bare, e2e = [], []
+    results = []
     try:
-        for i in range(args.repeat):
-            b = bare_pdfplumber(pdf)
-            r = end_to_end(pdf, scratch / f"run{i}", args.repo.resolve())
-            bare.append(b)
-            e2e.append(r)
-            print(
-                f"#{i + 1}: bare pdfplumber {b['extract_s']:.2f} s ({b['process_s']:.2f} s as a process), "
-                f"ingest {r['seconds']:.2f} s, ratio {b['extract_s'] / r['seconds']:.3f}, {r['events']} events",
-                flush=True,
-            )
+        shared_home = None
+        if "shared" in homes:  # created (and used once) before the timed runs, as a user's home is
+            shared_home = scratch / "shared_dagster_home"
+            end_to_end(pdfs[0], scratch / "warm-up", args.repo.resolve(), shared_home)
+        for pdf in pdfs:
+            print(f"{_name(pdf)}", flush=True)
+            for home in homes:
+                results.append(measure(pdf, args, scratch, home, shared_home if home == "shared" else None))
     finally:
         if args.keep is None:
             shutil.rmtree(scratch, ignore_errors=True)
-    med = statistics.median
-    bare_s = med(b["extract_s"] for b in bare)
-    process_s = med(b["process_s"] for b in bare)
-    e2e_s = med(r["seconds"] for r in e2e)
-    print(f"\ndocument: {pdf.relative_to(ROOT.parent) if pdf.is_relative_to(ROOT.parent) else pdf} "
-          f"({bare[0]['pages']} pages)")  # fmt: skip
-    print(
-        f"bare pdfplumber extract_tables(): {bare_s:.2f} s (median of {len(bare)}); as a fresh process {process_s:.2f} s"
-    )
-    print(f"budgetwh ingest end to end:        {e2e_s:.2f} s (median of {len(e2e)})")
-    print(
-        f"ratio (bare / end to end):         {bare_s / e2e_s:.3f}  (as processes: {process_s / e2e_s:.3f}; goal ≥ 0.5)"
-    )
-    print(f"Dagster events of the run:         {med(r['events'] for r in e2e):.0f}")
-    typical = sorted(e2e, key=lambda r: r["seconds"])[len(e2e) // 2]
+    print(f"\n{'document':<70} {'pages':>5} {'home':>6} {'bare s':>7} {'ingest s':>8} {'CPU s':>6} {'ratio':>6}")
+    for r in results:
+        print(f"{_name(r['pdf'])[-70:]:<70} {r['pages']:>5} {r['home']:>6} {r['bare_s']:>7.2f} "
+              f"{r['end_to_end_s']:>8.2f} {r['cpu_s']:>6.2f} {r['bare_s'] / r['end_to_end_s']:>6.3f}")  # fmt: skip
+    for home in homes:
+        points = [(r["bare_s"], r["end_to_end_s"]) for r in results if r["home"] == home]
+        print(f"fixed cost of a run ({home} home): {_fixed_cost(points)}")
+    typical = results[0]["typical"]
+    print(f"\nthe first document's median run ({results[0]['home']} home): {typical['events']} Dagster events")
     print("  by type: " + ", ".join(f"{k} {v}" for k, v in sorted(typical["kinds"].items(), key=lambda kv: -kv[1])))
-    print("phases of the median run (Dagster event times):")
+    print("  phases (Dagster event times):")
     for name, s in typical["phases"].items():
-        print(f"  {name:<45} {s:6.2f} s")
-    print("the run's log lines:")
+        print(f"    {name:<45} {s:6.2f} s")
+    print("  the run's log lines:")
     for line in typical["messages"]:
-        print(f"  {line[:150]}")
+        print(f"    {line[:150]}")
     if args.json:
-        print(json.dumps({"bare_s": bare_s, "process_s": process_s, "end_to_end_s": e2e_s, "ratio": bare_s / e2e_s,
-                          "events": typical["events"], "kinds": typical["kinds"]}, ensure_ascii=False))  # fmt: skip
+        print(json.dumps([{"pdf": _name(r["pdf"]), "home": r["home"], "pages": r["pages"], "bare_s": r["bare_s"],
+                           "process_s": r["process_s"], "end_to_end_s": r["end_to_end_s"], "cpu_s": r["cpu_s"],
+                           "ratio": r["bare_s"] / r["end_to_end_s"], "events": r["typical"]["events"]}
+                          for r in results], ensure_ascii=False))  # fmt: skip
     return 0
 
 

@@ -67,3 +67,44 @@ def test_a_home_of_an_earlier_version_is_upgraded_and_an_edited_one_left_alone(t
     (edited / "dagster.yaml").write_text(own, encoding="utf-8")
     prepare_dagster_home(edited)
     assert (edited / "dagster.yaml").read_text(encoding="utf-8") == own
+
+
+def _schema(db: Path) -> dict:
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        return {
+            "objects": sorted(con.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall()),
+            "alembic": con.execute("SELECT version_num FROM alembic_version").fetchall(),
+            "migrations": sorted(r[0] for r in con.execute("SELECT name FROM secondary_indexes")),
+            "journal": con.execute("PRAGMA journal_mode").fetchone()[0],
+        }
+
+
+def test_a_new_home_is_seeded_from_an_empty_instance_identical_to_one_dagster_creates(tmp_path, monkeypatch):
+    from assets.instance_template import INSTANCE_FILES
+
+    monkeypatch.setenv("BUDGETWH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BUDGETWH_DAGSTER_TEMPLATE", "0")
+    created = prepare_dagster_home(tmp_path / "created")
+    dg.DagsterInstance.from_config(str(created)).dispose()  # Dagster creates its files itself
+    assert not (tmp_path / "cache").exists()
+
+    monkeypatch.setenv("BUDGETWH_DAGSTER_TEMPLATE", "1")
+    first, second = prepare_dagster_home(tmp_path / "first"), prepare_dagster_home(tmp_path / "second")
+    (template,) = (tmp_path / "cache").iterdir()
+    for name in INSTANCE_FILES:
+        assert (first / name).read_bytes() == (template / name).read_bytes() == (second / name).read_bytes()
+        assert _schema(first / name) == _schema(created / name)
+
+    ids = []
+    for home in (first, second):
+        instance = dg.DagsterInstance.from_config(str(home))
+        run_id = tiny.execute_in_process(instance=instance).run_id
+        assert instance.get_run_by_id(run_id).is_success
+        ids.append(instance.run_storage.get_run_storage_id())
+        with instance.event_log_storage._engine(run_id).connect() as conn:  # a run's file: WAL from the start
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        instance.dispose()
+    assert ids[0] != ids[1]  # the template holds no identity: each home makes its own
+    assert dg.DagsterInstance.from_config(str(second)).get_runs()[0].job_name == "tiny"

@@ -2,7 +2,10 @@
 with the same outcomes as in the run's own process and a fallback when that process is gone; a
 run records one check evaluation per view and severity, not one per expectation."""
 
+import os
+import signal
 from dataclasses import asdict
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -17,6 +20,7 @@ from pipelines.validate.expectations import suite_checks
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("BUDGETWH_GATE_PROCESSES", "2")  # split whatever the machine's load
     return tmp_path
 
 
@@ -37,6 +41,14 @@ def test_the_gate_process_gives_the_outcomes_of_the_gate_here_and_is_replaced_wh
     there = gate_process.validate_warehouse(wh)
     assert _comparable(there) == _comparable(here)
     assert sum(len(v) for v in here.values()) > 100  # every expectation of every suite, not a token
+
+    # The gate process splits the suites with a helper it forked; if the helper dies, the gate
+    # process validates the helper's share itself, with the same outcomes.
+    gate_pid = gate_process._process._proc.pid
+    (helper,) = map(int, Path(f"/proc/{gate_pid}/task/{gate_pid}/children").read_text().split())
+    os.kill(helper, signal.SIGKILL)
+    assert _comparable(gate_process.validate_warehouse(wh)) == _comparable(here)
+    assert gate_process.gate_process_running()
 
     gate_process._process._proc.kill()  # the process dies (OOM killer, a signal): the gate runs here
     gate_process._process._proc.wait()

@@ -201,6 +201,15 @@ def _duplicate_breaches(
     return out
 
 
+def _broken_predicates(con, source: str, predicates: list[str]) -> set[str]:
+    """The predicates some row of ``source`` satisfies (breaks its expectation), in one scan of it."""
+    if not predicates:
+        return set()
+    counts = ", ".join(f"count(*) FILTER (WHERE {predicate})" for predicate in predicates)
+    rows = execute_with_headroom(con, f"SELECT {counts} FROM {source}").fetchone()
+    return {predicate for predicate, n in zip(predicates, rows, strict=True) if n}
+
+
 def screen_candidate(db_path: Path, scope: PublishScope | None = None) -> dict[str, list[Breach]]:
     """doc_id → the critical expectations its rows broke in the candidate warehouse ``db_path``
     (an incremental publish: among the rows its ``scope`` can reach; a key repeated across the
@@ -225,6 +234,7 @@ def screen_candidate(db_path: Path, scope: PublishScope | None = None) -> dict[s
                     "WHERE __doc IN (SELECT doc_id FROM scope_documents)",
                 )
                 source = "screened_rows"
+            checks: list[tuple[dict, str | None, list[str] | None]] = []  # in the suite's order
             for expectation in load_suite(view)["expectations"]:
                 if expectation.get("severity", "critical") != "critical":
                     continue
@@ -233,12 +243,20 @@ def screen_candidate(db_path: Path, scope: PublishScope | None = None) -> dict[s
                 predicate = row_predicate(expectation)
                 key = unique_key(expectation)
                 if predicate is not None:
-                    found = _row_breaches(con, view, source, expectation, predicate)
+                    checks.append((expectation, predicate, None))
                 elif key is not None and set(key) <= columns:
-                    found = _duplicate_breaches(con, view, source, expectation, key, relation)
-                else:
-                    continue
-                for doc, breach in found.items():
+                    checks.append((expectation, None, key))
+            # The view is evaluated once for all its row-level expectations; only those some row
+            # breaks are traced to their documents (one query each, as rarely as a breach happens).
+            broken = _broken_predicates(con, source, [p for _, p, _ in checks if p is not None])
+            found: list[dict[str, Breach]] = []
+            for expectation, predicate, key in checks:
+                if predicate is not None and predicate in broken:
+                    found.append(_row_breaches(con, view, source, expectation, predicate))
+                elif key is not None:
+                    found.append(_duplicate_breaches(con, view, source, expectation, key, relation))
+            for per_doc in found:
+                for doc, breach in per_doc.items():
                     if doc != "None":  # a row no document can be named for stays with the gate
                         breaches.setdefault(doc, []).append(breach)
     return breaches

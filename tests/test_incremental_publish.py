@@ -187,3 +187,40 @@ def test_the_scoped_gate_blocks_on_a_changed_row_and_on_a_repeated_key(sequence,
     unique = [o for o in outcomes["projects"] if "unique" in o.expectation_type]
     assert unique and not unique[0].success and unique[0].blocks_publish
     assert [project] in unique[0].unexpected_sample
+
+
+@needs_shared
+def test_lake_rows_read_once_are_read_again_when_their_file_changes(sequence, tmp_path):
+    """``Lake.documents`` reads a document.json once per process and version (a run asks for the
+    rows several times); a row rewritten in place or replaced whole is read again, a removed one
+    is gone. The documents holding function rows, taken from their row counts, are those whose
+    files hold rows."""
+    from pipelines.publish.combine import docs_with_rows
+
+    warehouse, _ = sequence
+    lake = Lake(tmp_path / "warehouse.lake")
+    shutil.copytree(warehouse.with_name("warehouse.lake"), lake.root)
+    first = lake.documents()
+    assert [d["doc_id"] for d in first] == sorted(d["doc_id"] for d in first)
+    states = lake.document_states()
+    loaded = [d["doc_id"] for d in first if d["status"] == "loaded"]
+    moved, quarantined, removed = loaded[:3]
+
+    lake.update_document(moved, source_file="/elsewhere/moved.pdf")
+    lake.quarantine_document(quarantined, status="quarantined", error="a test", row_counts={})
+    lake.remove(removed)
+    again = {d["doc_id"]: d for d in lake.documents()}
+    assert again[moved]["source_file"] == "/elsewhere/moved.pdf"
+    assert again[quarantined]["status"] == "quarantined" and again[quarantined]["row_counts"] == {}
+    assert removed not in again
+    changed = {d for d, s in lake.document_states().items() if states.get(d) != s}
+    assert changed == {moved, quarantined}
+    assert again == {d: lake.document(d) for d in again}  # as read from the files now
+
+    import polars as pl
+
+    with_rows = {
+        p.parent.name for p in lake.table_files("fact_func_amount") if pl.read_parquet(p, columns=["doc_id"]).height
+    }
+    assert set(docs_with_rows(lake, list(again.values()), "fact_func_amount")) == with_rows
+    assert with_rows and quarantined not in with_rows

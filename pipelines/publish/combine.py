@@ -69,19 +69,27 @@ def derived_frames(lake: Lake) -> dict[str, pl.DataFrame]:
             row["status"] = "superseded"
             row["superseded_by"] = superseded[doc["doc_id"]]
         rows.append(row)
-    roster = combine_table(lake, "bridge_dept_unit").select("doc_id", "member_unit_name").to_dicts()
+    roster_docs = docs_with_rows(lake, docs, "bridge_dept_unit")
+    roster = (
+        scan_files(_files_of(lake, roster_docs, "bridge_dept_unit"), "bridge_dept_unit")
+        .select("doc_id", "member_unit_name")
+        .collect()
+        .to_dicts()
+        if roster_docs
+        else []
+    )
     unit_rows, doc_units = build_units(rows, roster, read_aliases())
     for row in rows:
         row["unit_key"] = doc_units.get(row["doc_id"])
-    func_scan = _scan_table(lake, "fact_func_amount")
-    with_func = set() if func_scan is None else set(func_scan.select("doc_id").unique().collect()["doc_id"])
+    with_func = set(docs_with_rows(lake, docs, "fact_func_amount"))
     chosen = choose_canonical(rows, with_func, order)
     for row in rows:
         row["canonical_doc_id"] = chosen.get(row["doc_id"])
-    contested = {d for pair in chosen.items() if pair[0] != pair[1] for d in pair}
+    # only the contested documents' function rows are read (the conflicts compare them)
+    contested = sorted({d for pair in chosen.items() if pair[0] != pair[1] for d in pair} & with_func)
     func = (
-        func_scan.filter(pl.col("doc_id").is_in(sorted(contested))).collect()
-        if func_scan is not None and contested
+        scan_files(_files_of(lake, contested, "fact_func_amount"), "fact_func_amount").collect()
+        if contested
         else pl.DataFrame(schema=SCHEMAS["fact_func_amount"])
     )
     return {
@@ -89,6 +97,26 @@ def derived_frames(lake: Lake) -> dict[str, pl.DataFrame]:
         "dim_unit": pl.DataFrame(unit_rows, schema=UNIT_SCHEMA, strict=False),
         "fact_publication_check": conflict_findings(rows, chosen, func, SCHEMAS["fact_check"]),
     }
+
+
+def docs_with_rows(lake: Lake, docs: list[dict], table: str) -> list[str]:
+    """The documents holding rows of ``table``, from the row counts each document row records
+    (what a run reads anyway), so that a run does not open every document's file to learn it. A
+    row written before row counts were recorded is answered by its file."""
+    found = []
+    for doc in docs:
+        counts = doc.get("row_counts")
+        if counts is None:
+            path = lake.doc_dir(doc["doc_id"]) / f"{table}.parquet"
+            if path.exists() and pl.scan_parquet(path).select(pl.len()).collect().item():
+                found.append(doc["doc_id"])
+        elif counts.get(table):
+            found.append(doc["doc_id"])
+    return found
+
+
+def _files_of(lake: Lake, doc_ids: list[str], table: str) -> list[Path]:
+    return [lake.doc_dir(d) / f"{table}.parquet" for d in doc_ids]
 
 
 def _scan_table(lake: Lake, table: str) -> pl.LazyFrame | None:

@@ -262,15 +262,37 @@ class Lake:
         return removed
 
     def documents(self) -> list[dict]:
+        """Every document row, by doc_id. Each ``document.json`` is read once per process and
+        version: a run asks for the rows several times (states, fingerprint, derived tables, health
+        check), and each later time only its file's signature is looked at (``_known_rows``). The
+        rows returned are shared: callers read them and never change them."""
+        return [row for row, _state in self._rows_and_states()]
+
+    def _rows_and_states(self) -> list[tuple[dict, str]]:
         if not self.docs.exists():
             return []
-        out = []
-        for d in sorted(self.docs.iterdir()):
-            if d.name.startswith("."):
+        known = _known_rows.setdefault(str(self.root.resolve()), {})
+        out, seen = [], set()
+        with os.scandir(self.docs) as entries:
+            names = sorted(e.name for e in entries if not e.name.startswith("."))
+        for name in names:
+            try:
+                st = os.stat(self.docs / name / "document.json")
+            except OSError:  # never parsed, or being replaced by another run this instant
                 continue
-            doc = self.document(d.name)
-            if doc:
-                out.append(doc)
+            # a rewrite is always a new file renamed into place: another inode or another mtime
+            signature = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+            seen.add(name)
+            cached = known.get(name)
+            if cached is None or cached[0] != signature:
+                doc = self.document(name)
+                if not doc:
+                    known.pop(name, None)
+                    continue
+                cached = known[name] = (signature, doc, _state_of(doc))
+            out.append((cached[1], cached[2]))
+        for gone in known.keys() - seen:
+            del known[gone]
         return out
 
     def table_files(self, table: str) -> list[Path]:
@@ -279,11 +301,9 @@ class Lake:
     def document_states(self, docs: list[dict] | None = None) -> dict[str, str]:
         """doc_id → a hash of its document row as stored (parse time, status, reason, row counts,
         path): incremental publishing reloads exactly the documents whose state changed."""
-        docs = self.documents() if docs is None else docs
-        return {
-            d["doc_id"]: hashlib.sha256(json.dumps(d, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
-            for d in docs
-        }
+        if docs is None:
+            return {row["doc_id"]: state for row, state in self._rows_and_states()}
+        return {d["doc_id"]: _state_of(d) for d in docs}
 
     def fingerprint(self) -> str:
         """Changes whenever any document result changes: the warehouse records the fingerprint it
@@ -301,6 +321,15 @@ class Lake:
         for key, e in sorted(self.registry().items()):
             h.update(f"{key}|{e.sha256}|{e.registered_at}".encode())
         return h.hexdigest()[:16]
+
+
+# Document rows already read by this process: lake root → doc_id → (signature of its
+# document.json, the row, its state). See ``Lake.documents``.
+_known_rows: dict[str, dict[str, tuple[tuple, dict, str]]] = {}
+
+
+def _state_of(doc: dict) -> str:
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 _DERIVATION_SOURCES = ("combine.py", "units.py", "canonical.py", "versions.py")

@@ -51,7 +51,7 @@ def derived_frames(lake: Lake) -> dict[str, pl.DataFrame]:
     publication conflicts (``canonical.py``)."""
     registry = lake.registry()
     current_sha = {e.source_file: e.sha256 for e in registry.values()}
-    docs = lake.documents()
+    docs = [row for row, _state in lake.summaries()]  # the fields read here, without every document.json
     order = {}
     for doc in docs:
         entry = registry.get(doc["source_file"])

@@ -161,7 +161,7 @@ def validate_warehouse(
                 continue
             out[name] = validate_view(con, name, rows, scope)
         if scope is not None:
-            check_warehouse_constraints(con, out)
+            check_warehouse_constraints(con, out, scope)
         return out
 
 

@@ -195,7 +195,8 @@ def test_lake_rows_read_once_are_read_again_when_their_file_changes(sequence, tm
     rows several times); a row rewritten in place or replaced whole is read again, a removed one
     is gone. The documents holding function rows, taken from their row counts, are those whose
     files hold rows."""
-    from pipelines.publish.combine import docs_with_rows
+    from pipelines.publish.combine import DOCUMENT_SCHEMA, docs_with_rows
+    from pipelines.publish.lake import SUMMARY_FIELDS
 
     warehouse, _ = sequence
     lake = Lake(tmp_path / "warehouse.lake")
@@ -224,3 +225,20 @@ def test_lake_rows_read_once_are_read_again_when_their_file_changes(sequence, tm
     }
     assert set(docs_with_rows(lake, list(again.values()), "fact_func_amount")) == with_rows
     assert with_rows and quarantined not in with_rows
+
+    # the summaries publishing reads (kept in documents_index.json): the rows' fields, read again
+    # from the index by another process, and again from the files once the index is stale
+    assert set(DOCUMENT_SCHEMA) <= set(SUMMARY_FIELDS)
+    fresh = {d: {k: lake.document(d).get(k) for k in SUMMARY_FIELDS} for d in again}
+    assert {row["doc_id"]: row for row, _ in lake.summaries()} == fresh
+    probe = (
+        "import json, sys; from pathlib import Path; from pipelines.publish.lake import Lake; "
+        "print(json.dumps(Lake(Path(sys.argv[1])).document_states(), sort_keys=True))"
+    )
+    index_before = lake.index_path.read_text(encoding="utf-8")
+    other = subprocess.run([sys.executable, "-c", probe, str(lake.root)], cwd=ROOT, capture_output=True, text=True)
+    assert json.loads(other.stdout) == lake.document_states()
+    assert lake.index_path.read_text(encoding="utf-8") == index_before  # answered by the index, nothing re-read
+    lake.update_document(moved, source_file="/elsewhere/again.pdf")
+    other = subprocess.run([sys.executable, "-c", probe, str(lake.root)], cwd=ROOT, capture_output=True, text=True)
+    assert json.loads(other.stdout)[moved] == lake.document_states()[moved] != states[moved]

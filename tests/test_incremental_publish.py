@@ -154,9 +154,10 @@ def test_the_scoped_gate_blocks_on_a_changed_row_and_on_a_repeated_key(sequence,
     shutil.copy2(warehouse, copy)
     con = duckdb.connect(str(copy))
     try:
-        changed, other = [
+        loaded = [
             r[0] for r in con.execute("SELECT doc_id FROM loaded_documents ORDER BY unit_name, doc_id").fetchall()
-        ][:2]
+        ]
+        changed = loaded[0]
         total = con.execute("SELECT count(*) FROM func_amounts").fetchone()[0]
         # a changed document's row breaks a contract expectation (a 功能分类 code of letters)
         con.execute(
@@ -164,22 +165,23 @@ def test_the_scoped_gate_blocks_on_a_changed_row_and_on_a_repeated_key(sequence,
             "WHERE doc_id = ?)",
             [changed],
         )
-        # and a document outside the scope repeats a project_id of the changed one
-        project = con.execute("SELECT project_id FROM fact_project LIMIT 1").fetchone()[0]
-        owner = con.execute("SELECT doc_id FROM fact_project WHERE project_id = ?", [project]).fetchone()[0]
+        # and a document outside the scope repeats a project_id of a changed one (its owner, changed too)
+        project, owner = con.execute("SELECT project_id, doc_id FROM fact_project LIMIT 1").fetchone()
+        other = next(d for d in loaded if d not in (changed, owner))
         con.execute(
             "INSERT INTO fact_project BY NAME SELECT * REPLACE (?::VARCHAR AS doc_id) FROM fact_project "
             "WHERE project_id = ?",
-            [other if owner != other else changed, project],
+            [other, project],
         )
     finally:
         con.close()
-    unit = (
-        duckdb.connect(str(copy), read_only=True)
-        .execute("SELECT unit_key FROM doc_document WHERE doc_id = ?", [changed])
-        .fetchone()[0]
-    )
-    scope = PublishScope(changed=[changed], documents=[changed], units=[unit])
+    reader = duckdb.connect(str(copy), read_only=True)
+    units = [
+        r[0]
+        for r in reader.execute("SELECT unit_key FROM doc_document WHERE doc_id IN (?, ?)", [changed, owner]).fetchall()
+    ]
+    reader.close()
+    scope = PublishScope(changed=sorted({changed, owner}), documents=sorted({changed, owner}), units=sorted(set(units)))
     outcomes = validate_warehouse(copy, scope=scope)
     func = {o.check: o for o in outcomes["func_amounts"]}
     failed_func = [o for o in func.values() if o.blocks_publish]

@@ -320,7 +320,8 @@ class Lake:
                 st = os.stat(os.path.join(docs, name, "document.json"))  # strings: Path joins cost 4 s at 42,000
             except OSError:  # never parsed, or being replaced by another run this instant
                 continue
-            out.append((name, (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)))
+            # not the ctime: a hard link (a copy of the lake by links) changes it, the content not
+            out.append((name, (st.st_ino, st.st_mtime_ns, st.st_size)))
         return out
 
     @property
@@ -379,7 +380,7 @@ _known_rows: dict[str, dict[str, tuple[tuple, dict]]] = {}
 # The same for ``Lake.summaries``: lake root → doc_id → (signature, state, summary row), loaded
 # from and saved to the lake's documents_index.json.
 _known_summaries: dict[str, dict[str, tuple[tuple, str, dict]]] = {}
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 # The fields of a document row that publishing reads of every document (``Lake.summaries``).
 SUMMARY_FIELDS = (
     "doc_id", "source_file", "sha256", "doc_kind", "scope", "unit_name", "fiscal_year", "page_count", "status",

@@ -6,6 +6,7 @@ is never parsed again.
 Layout for warehouse ``data/warehouse.duckdb``::
 
     data/warehouse.lake/registry.json         source files seen: path → sha256, doc_id, partition key
+    data/warehouse.lake/documents_index.json  a cache: each document's summary and state by file signature
     data/warehouse.lake/docs/<doc_id>/document.json
     data/warehouse.lake/docs/<doc_id>/<table>.parquet
 

@@ -22,7 +22,12 @@ from assets.resources import WarehouseResource
 from pipelines.publish.combine import build_tables, built_fingerprint, tables_dir
 from pipelines.publish.gate import load_outcomes, save_outcomes
 from pipelines.publish.gate_process import validate_warehouse
-from pipelines.publish.incremental import PublishScope, build_incremental_candidate, full_rebuild_requested
+from pipelines.publish.incremental import (
+    PublishScope,
+    build_incremental_candidate,
+    full_rebuild_requested,
+    scoped_view,
+)
 from pipelines.publish.report import write_html_report
 from pipelines.publish.screen import quarantine_breakers, screen_candidate
 from pipelines.publish.warehouse import (
@@ -92,8 +97,10 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
     return specs
 
 
-def _preview(con: duckdb.DuckDBPyConnection, view: str, n: int = 8) -> str:
-    cur = execute_with_headroom(con, f"SELECT * FROM {view} LIMIT {n}")
+def _preview(con: duckdb.DuckDBPyConnection, view: str, scope: PublishScope | None, n: int = 8) -> str:
+    """The first rows of the view; after an incremental publish, of the rows it changed (the
+    first rows of func_canonical or budget_vs_final evaluate their windows over every row)."""
+    cur = execute_with_headroom(con, f"SELECT * FROM {scoped_view(con, view, scope)} LIMIT {n}")
     cols = [d[0] for d in cur.description][:10]
     rows = cur.fetchall()
     if not rows:
@@ -215,7 +222,7 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         and outcomes_path.exists()
     ):
         context.log.info("nothing changed since the published warehouse: reporting its checks")
-        db, outcomes, rebuilt = target, load_outcomes(outcomes_path), False
+        db, outcomes, rebuilt, scope = target, load_outcomes(outcomes_path), False, None
     else:
         _remove_candidates_of_finished_runs(context, target)
         db, scope = _build(context, lake, target, full)
@@ -236,7 +243,9 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         save_outcomes(outcomes_path, outcomes)
         rebuilt = True
     started = time.perf_counter()
-    report = write_html_report(db, outcomes, target.parent / "reports")
+    report = write_html_report(
+        db, outcomes, target.parent / "reports", documents=None if scope is None else scope.documents
+    )
     context.log.info(f"wrote the quality report in {time.perf_counter() - started:.1f}s")
     counts = row_counts(db)  # counted when the warehouse was built
     with capped_connection(db) as con:  # previews under capped memory
@@ -251,7 +260,7 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
                     "rebuilt": rebuilt,
                     "failed_checks": len(failed),
                     "quality_report": dg.MetadataValue.path(str(report)),
-                    "preview": dg.MetadataValue.md(_preview(con, view)),
+                    "preview": dg.MetadataValue.md(_preview(con, view, scope)),
                 },
             )
     for view in FACT_VIEWS:

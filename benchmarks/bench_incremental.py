@@ -16,6 +16,11 @@ the old path for comparison.
 
     .venv/bin/python benchmarks/bench_incremental.py                         # N = 0, 100, 500, 2000
     .venv/bin/python benchmarks/bench_incremental.py --sizes 0,2000 --full-rebuild
+    .venv/bin/python benchmarks/bench_incremental.py --work /tmp/bench --repo /tmp/main-checkout --rounds 2
+
+``--work`` keeps the base warehouses (reused by the next run: a base of 42,000 documents, ~10 M
+function rows, takes ~15 min to build); ``--repo`` times another checkout's code on the same
+bases, alternating with this one's (before/after pairs on a shared machine).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -44,21 +50,29 @@ from pipelines.publish.warehouse import build_candidate, promote  # noqa: E402
 from pipelines.run.samples import render_pdf, sample_file_name, synthetic_units  # noqa: E402
 
 
-def ingest(warehouse: Path, folder: Path, *extra: str, poll: float = 0.2) -> tuple[float, float, float, str]:
-    """Seconds, peak tree RSS MB, largest process MB, output of one ``budgetwh ingest``."""
+def ingest(
+    warehouse: Path, folder: Path, *extra: str, poll: float = 0.2, repo: Path = ROOT
+) -> tuple[float, float, float, str, float]:
+    """Seconds, peak tree RSS MB, largest process MB, output and CPU seconds of one ``budgetwh ingest`` (with the
+    code of ``repo``: another checkout of the project, for a before/after comparison)."""
     env = {**os.environ, "DAGSTER_HOME": str(warehouse.parent / "dagster")}
     argv = [sys.executable, "-m", "pipelines.cli", "ingest", "--warehouse", str(warehouse), *extra, str(folder)]
     log = warehouse.parent / f"ingest-{time.monotonic_ns()}.log"
     with open(log, "w", encoding="utf-8") as out:
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, cwd=repo, env=env, stdout=out, stderr=subprocess.STDOUT)
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         with TreeMemory(proc.pid, poll) as memory:
             code = proc.wait()
         seconds = time.perf_counter() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     text = log.read_text(encoding="utf-8")
     if code != 0:
         raise RuntimeError(f"ingest failed ({code}):\n{text[-3000:]}")
-    return seconds, memory.peak_tree_kb / 1024, memory.peak_single_kb / 1024, text
+    # CPU seconds of the ingest and every process it waited for (parse workers, the gate's
+    # process): on a shared machine they vary far less than the wall time
+    cpu = sum(getattr(cpu_after, f) - getattr(cpu_before, f) for f in ("ru_utime", "ru_stime"))
+    return seconds, memory.peak_tree_kb / 1024, memory.peak_single_kb / 1024, text, cpu
 
 
 def template_lake(work: Path, templates: int, seed: int) -> Lake:
@@ -109,6 +123,8 @@ def clone_lake(template: Lake, lake: Lake, n: int) -> None:
 
 def base_warehouse(work: Path, template: Lake, n: int) -> Path:
     warehouse = work / f"n{n}" / "warehouse.duckdb"
+    if (warehouse.parent / "complete").exists():  # built by an earlier run of the benchmark (--work)
+        return warehouse
     shutil.rmtree(warehouse.parent, ignore_errors=True)
     warehouse.parent.mkdir(parents=True)
     if n:
@@ -116,7 +132,22 @@ def base_warehouse(work: Path, template: Lake, n: int) -> Path:
         clone_lake(template, lake, n)
         build_tables(lake, force=True)
         promote(build_candidate(lake, warehouse, "bench"), warehouse, lake)
+    (warehouse.parent / "complete").touch()
     return warehouse
+
+
+def working_copy(base: Path, into: Path) -> Path:
+    """A copy of a base warehouse to ingest into: the DuckDB file copied, the lake hard-linked
+    (every lake write is a new file renamed into place, so the base's files are never changed);
+    a base of 40,000 documents is then reused instead of being built again for every run."""
+    shutil.rmtree(into, ignore_errors=True)
+    into.mkdir(parents=True)
+    if base.exists():
+        shutil.copyfile(base, into / base.name)
+    lake = lake_dir_for(base)
+    if lake.exists():
+        shutil.copytree(lake, lake_dir_for(into / base.name), copy_function=os.link)
+    return into / base.name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,10 +156,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--templates", type=int, default=20)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--full-rebuild", action="store_true", help="publish the one document with a full rebuild")
-    ap.add_argument("--work", type=Path, help="working folder (default: a temporary one, removed)")
+    ap.add_argument(
+        "--work", type=Path, help="working folder, kept: its base warehouses are reused (default: temporary)"
+    )
+    ap.add_argument(
+        "--repo", type=Path, action="append", default=[],
+        help="also time the ingest with this checkout's code (e.g. the main branch's), alternating with this one's",
+    )  # fmt: skip
+    ap.add_argument("--rounds", type=int, default=1, help="runs per N and checkout, alternated")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-incremental-"))
+    repos = [ROOT, *(r.resolve() for r in args.repo)]
     try:
         template = template_lake(work, args.templates, args.seed)
         # the new document: a synthetic unit the templates do not hold
@@ -139,19 +178,29 @@ def main(argv: list[str] | None = None) -> int:
         extra = ("--full-rebuild",) if args.full_rebuild else ()
         rows = []
         for n in sizes:
-            warehouse = base_warehouse(work, template, n)
-            seconds, tree, single, text = ingest(warehouse, folder, *extra)
-            mode = "full" if args.full_rebuild or not n else "incremental"
-            rows.append((n, seconds, tree, single, mode))
-            print(f"N={n}: {seconds:.1f} s, tree {tree:.0f} MB, largest {single:.0f} MB ({mode})", flush=True)
-            print("   " + next((ln for ln in text.splitlines() if ln.startswith("rows:")), "")[:150], flush=True)
-            shutil.rmtree(warehouse.parent, ignore_errors=True)
-        base = next((r for r in rows if r[0] == 0), rows[0])
-        print("\n| N | seconds | ÷ N=0 | peak RSS, tree | ÷ N=0 | largest process | publish |")
-        print("|---:|---:|---:|---:|---:|---:|---|")
-        for n, seconds, tree, single, mode in rows:
-            print(f"| {n:,} | {seconds:.1f} | {seconds / base[1]:.2f} | {tree:.0f} MB | {tree / base[2]:.2f} | "
-                  f"{single:.0f} MB | {mode} |")  # fmt: skip
+            base = base_warehouse(work, template, n)
+            for round_no in range(args.rounds):
+                for repo in repos:
+                    warehouse = working_copy(base, work / "run" / f"n{n}")
+                    seconds, tree, single, text, cpu = ingest(warehouse, folder, *extra, repo=repo)
+                    mode = "full" if args.full_rebuild or not n else "incremental"
+                    label = "this" if repo == ROOT else repo.name
+                    rows.append((label, n, seconds, tree, single, mode, cpu))
+                    print(f"[{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.1f}] {label} N={n} #{round_no + 1}: "
+                          f"{seconds:.1f} s, CPU {cpu:.1f} s, tree {tree:.0f} MB, largest {single:.0f} MB ({mode})", flush=True)  # fmt: skip
+                    print(
+                        "   " + next((ln for ln in text.splitlines() if ln.startswith("rows:")), "")[:150], flush=True
+                    )
+            if not args.work:
+                shutil.rmtree(base.parent, ignore_errors=True)
+        print("\n| code | N | seconds | ÷ N=0 | CPU s | ÷ N=0 | peak RSS, tree | ÷ N=0 | largest process | publish |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        for label, n, seconds, tree, single, mode, cpu in rows:
+            zero = [r for r in rows if r[0] == label and r[1] == 0] or [r for r in rows if r[0] == label]
+            t0, m0, c0 = min(r[2] for r in zero), min(r[3] for r in zero), min(r[6] for r in zero)
+            print(f"| {label} | {n:,} | {seconds:.1f} | {seconds / t0:.2f} | {cpu:.1f} | {cpu / c0:.2f} | "
+                  f"{tree:.0f} MB | {tree / m0:.2f} | {single:.0f} MB | {mode} |")  # fmt: skip
+        shutil.rmtree(work / "run", ignore_errors=True)
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)

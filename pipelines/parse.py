@@ -61,6 +61,8 @@ def _parser_version(root: Path | None = None) -> str:
 
 
 PARSER_VERSION = _parser_version()
+# The fact tables whose rows may belong to a department's member unit (``member_unit_name``).
+MEMBER_FACT_TABLES = ("fact_func_amount", "fact_econ_amount", "fact_three_public", "fact_summary_line")
 
 
 @dataclass
@@ -99,6 +101,16 @@ class ParsedDocument:
 
     def row_counts(self) -> dict[str, int]:
         return {name: df.height for name, df in self.frames.items()}
+
+    def member_units(self) -> list[str]:
+        """The member units its fact rows belong to (names as printed), so publishing need not open
+        its fact files to learn them."""
+        names: set[str] = set()
+        for table in MEMBER_FACT_TABLES:
+            df = self.frames.get(table)
+            if df is not None and "member_unit_name" in df.columns:
+                names |= set(df["member_unit_name"].drop_nulls().to_list())
+        return sorted(names)
 
 
 def document_frames(doc_id: str, info: DocumentInfo, recognized: RecognizedDocument) -> dict[str, pl.DataFrame]:

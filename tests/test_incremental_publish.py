@@ -154,9 +154,10 @@ def test_the_scoped_gate_blocks_on_a_changed_row_and_on_a_repeated_key(sequence,
     shutil.copy2(warehouse, copy)
     con = duckdb.connect(str(copy))
     try:
-        changed, other = [
+        loaded = [
             r[0] for r in con.execute("SELECT doc_id FROM loaded_documents ORDER BY unit_name, doc_id").fetchall()
-        ][:2]
+        ]
+        changed = loaded[0]
         total = con.execute("SELECT count(*) FROM func_amounts").fetchone()[0]
         # a changed document's row breaks a contract expectation (a 功能分类 code of letters)
         con.execute(
@@ -164,22 +165,23 @@ def test_the_scoped_gate_blocks_on_a_changed_row_and_on_a_repeated_key(sequence,
             "WHERE doc_id = ?)",
             [changed],
         )
-        # and a document outside the scope repeats a project_id of the changed one
-        project = con.execute("SELECT project_id FROM fact_project LIMIT 1").fetchone()[0]
-        owner = con.execute("SELECT doc_id FROM fact_project WHERE project_id = ?", [project]).fetchone()[0]
+        # and a document outside the scope repeats a project_id of a changed one (its owner, changed too)
+        project, owner = con.execute("SELECT project_id, doc_id FROM fact_project LIMIT 1").fetchone()
+        other = next(d for d in loaded if d not in (changed, owner))
         con.execute(
             "INSERT INTO fact_project BY NAME SELECT * REPLACE (?::VARCHAR AS doc_id) FROM fact_project "
             "WHERE project_id = ?",
-            [other if owner != other else changed, project],
+            [other, project],
         )
     finally:
         con.close()
-    unit = (
-        duckdb.connect(str(copy), read_only=True)
-        .execute("SELECT unit_key FROM doc_document WHERE doc_id = ?", [changed])
-        .fetchone()[0]
-    )
-    scope = PublishScope(changed=[changed], documents=[changed], units=[unit])
+    reader = duckdb.connect(str(copy), read_only=True)
+    units = [
+        r[0]
+        for r in reader.execute("SELECT unit_key FROM doc_document WHERE doc_id IN (?, ?)", [changed, owner]).fetchall()
+    ]
+    reader.close()
+    scope = PublishScope(changed=sorted({changed, owner}), documents=sorted({changed, owner}), units=sorted(set(units)))
     outcomes = validate_warehouse(copy, scope=scope)
     func = {o.check: o for o in outcomes["func_amounts"]}
     failed_func = [o for o in func.values() if o.blocks_publish]
@@ -187,3 +189,58 @@ def test_the_scoped_gate_blocks_on_a_changed_row_and_on_a_repeated_key(sequence,
     unique = [o for o in outcomes["projects"] if "unique" in o.expectation_type]
     assert unique and not unique[0].success and unique[0].blocks_publish
     assert [project] in unique[0].unexpected_sample
+
+
+@needs_shared
+def test_lake_rows_read_once_are_read_again_when_their_file_changes(sequence, tmp_path):
+    """``Lake.documents`` reads a document.json once per process and version (a run asks for the
+    rows several times); a row rewritten in place or replaced whole is read again, a removed one
+    is gone. The documents holding function rows, taken from their row counts, are those whose
+    files hold rows."""
+    from pipelines.publish.combine import DOCUMENT_SCHEMA, docs_with_rows
+    from pipelines.publish.lake import SUMMARY_FIELDS
+
+    warehouse, _ = sequence
+    lake = Lake(tmp_path / "warehouse.lake")
+    shutil.copytree(warehouse.with_name("warehouse.lake"), lake.root)
+    first = lake.documents()
+    assert [d["doc_id"] for d in first] == sorted(d["doc_id"] for d in first)
+    states = lake.document_states()
+    loaded = [d["doc_id"] for d in first if d["status"] == "loaded"]
+    moved, quarantined, removed = loaded[:3]
+
+    lake.update_document(moved, source_file="/elsewhere/moved.pdf")
+    lake.quarantine_document(quarantined, status="quarantined", error="a test", row_counts={})
+    lake.remove(removed)
+    again = {d["doc_id"]: d for d in lake.documents()}
+    assert again[moved]["source_file"] == "/elsewhere/moved.pdf"
+    assert again[quarantined]["status"] == "quarantined" and again[quarantined]["row_counts"] == {}
+    assert removed not in again
+    changed = {d for d, s in lake.document_states().items() if states.get(d) != s}
+    assert changed == {moved, quarantined}
+    assert again == {d: lake.document(d) for d in again}  # as read from the files now
+
+    import polars as pl
+
+    with_rows = {
+        p.parent.name for p in lake.table_files("fact_func_amount") if pl.read_parquet(p, columns=["doc_id"]).height
+    }
+    assert set(docs_with_rows(lake, list(again.values()), "fact_func_amount")) == with_rows
+    assert with_rows and quarantined not in with_rows
+
+    # the summaries publishing reads (kept in documents_index.json): the rows' fields, read again
+    # from the index by another process, and again from the files once the index is stale
+    assert set(DOCUMENT_SCHEMA) <= set(SUMMARY_FIELDS)
+    fresh = {d: {k: lake.document(d).get(k) for k in SUMMARY_FIELDS} for d in again}
+    assert {row["doc_id"]: row for row, _ in lake.summaries()} == fresh
+    probe = (
+        "import json, sys; from pathlib import Path; from pipelines.publish.lake import Lake; "
+        "print(json.dumps(Lake(Path(sys.argv[1])).document_states(), sort_keys=True))"
+    )
+    index_before = lake.index_path.read_text(encoding="utf-8")
+    other = subprocess.run([sys.executable, "-c", probe, str(lake.root)], cwd=ROOT, capture_output=True, text=True)
+    assert json.loads(other.stdout) == lake.document_states()
+    assert lake.index_path.read_text(encoding="utf-8") == index_before  # answered by the index, nothing re-read
+    lake.update_document(moved, source_file="/elsewhere/again.pdf")
+    other = subprocess.run([sys.executable, "-c", probe, str(lake.root)], cwd=ROOT, capture_output=True, text=True)
+    assert json.loads(other.stdout)[moved] == lake.document_states()[moved] != states[moved]

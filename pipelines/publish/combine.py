@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.normalize.frames import SCHEMAS
+from pipelines.parse import MEMBER_FACT_TABLES
 from pipelines.publish.canonical import choose_canonical, conflict_findings
 from pipelines.publish.faults import checkpoint, stage
 from pipelines.publish.lake import Lake, atomic_write_text, temp_prefix
@@ -38,8 +39,6 @@ MEMBER_UNIT_SCHEMA: dict[str, pl.DataType] = {
 # Tables derived from the documents as a whole (units, the member units their tables print, the
 # conflicts between publications), written with doc_document.
 DERIVED_TABLES = ("dim_unit", "dim_member_unit", "fact_publication_check")
-# the fact tables whose rows may be a member unit's (``member_unit_name``)
-MEMBER_FACT_TABLES = ("fact_func_amount", "fact_econ_amount", "fact_three_public", "fact_summary_line")
 
 
 def tables_dir(lake: Lake) -> Path:
@@ -57,7 +56,7 @@ def derived_frames(lake: Lake) -> dict[str, pl.DataFrame]:
     publication conflicts (``canonical.py``)."""
     registry = lake.registry()
     current_sha = {e.source_file: e.sha256 for e in registry.values()}
-    docs = lake.documents()
+    docs = [row for row, _state in lake.summaries()]  # the fields read here, without every document.json
     order = {}
     for doc in docs:
         entry = registry.get(doc["source_file"])
@@ -75,21 +74,29 @@ def derived_frames(lake: Lake) -> dict[str, pl.DataFrame]:
             row["status"] = "superseded"
             row["superseded_by"] = superseded[doc["doc_id"]]
         rows.append(row)
-    roster = combine_table(lake, "bridge_dept_unit").select("doc_id", "member_unit_name").to_dicts()
-    members = _member_units(lake, rows)
+    roster_docs = docs_with_rows(lake, docs, "bridge_dept_unit")
+    roster = (
+        scan_files(_files_of(lake, roster_docs, "bridge_dept_unit"), "bridge_dept_unit")
+        .select("doc_id", "member_unit_name")
+        .collect()
+        .to_dicts()
+        if roster_docs
+        else []
+    )
+    members = _member_units(lake, docs, rows)
     aliases = read_aliases()
     unit_rows, doc_units = build_units(rows, roster + members, aliases)
     for row in rows:
         row["unit_key"] = doc_units.get(row["doc_id"])
-    func_scan = _scan_table(lake, "fact_func_amount")
-    with_func = set() if func_scan is None else set(func_scan.select("doc_id").unique().collect()["doc_id"])
+    with_func = set(docs_with_rows(lake, docs, "fact_func_amount"))
     chosen = choose_canonical(rows, with_func, order)
     for row in rows:
         row["canonical_doc_id"] = chosen.get(row["doc_id"])
-    contested = {d for pair in chosen.items() if pair[0] != pair[1] for d in pair}
+    # only the contested documents' function rows are read (the conflicts compare them)
+    contested = sorted({d for pair in chosen.items() if pair[0] != pair[1] for d in pair} & with_func)
     func = (
-        func_scan.filter(pl.col("doc_id").is_in(sorted(contested))).collect()
-        if func_scan is not None and contested
+        scan_files(_files_of(lake, contested, "fact_func_amount"), "fact_func_amount").collect()
+        if contested
         else pl.DataFrame(schema=SCHEMAS["fact_func_amount"])
     )
     return {
@@ -111,22 +118,51 @@ def derived_frames(lake: Lake) -> dict[str, pl.DataFrame]:
     }
 
 
-def _member_units(lake: Lake, documents: list[dict]) -> list[dict]:
+def _member_units(lake: Lake, docs: list[dict], documents: list[dict]) -> list[dict]:
     """The member units the tables of loaded documents print rows of: doc_id, the name as printed
-    (``printed``) and as published (``member_unit_name``, ``units.member_name``), the year."""
+    (``printed``) and as published (``member_unit_name``, ``units.member_name``), the year. Each
+    document row lists its members (``member_units``, written with its result), so a run opens no
+    fact file for it; a row written before that is answered by its files."""
     by_doc = {d["doc_id"]: d for d in documents if d.get("status") == "loaded"}
     pairs: set[tuple[str, str]] = set()
-    for table in MEMBER_FACT_TABLES:
-        scan = _scan_table(lake, table)
-        if scan is not None:
-            found = scan.select("doc_id", "member_unit_name").filter(pl.col("member_unit_name").is_not_null())
-            pairs |= set(found.unique().collect().iter_rows())
+    for doc in docs:
+        if doc["doc_id"] not in by_doc:
+            continue
+        listed = doc.get("member_units")
+        if listed is not None:
+            pairs |= {(doc["doc_id"], name) for name in listed}
+            continue
+        for table in MEMBER_FACT_TABLES:
+            path = lake.doc_dir(doc["doc_id"]) / f"{table}.parquet"
+            if path.exists() and "member_unit_name" in pl.read_parquet_schema(path):
+                found = pl.scan_parquet(path).select("doc_id", "member_unit_name")
+                found = found.filter(pl.col("member_unit_name").is_not_null()).unique().collect()
+                pairs |= set(found.iter_rows())
     return [
         {"doc_id": doc_id, "printed": printed, "member_unit_name": member_name(printed, by_doc[doc_id].get("unit_name")),
          "fiscal_year": by_doc[doc_id].get("fiscal_year"), "source": "tables"}
         for doc_id, printed in sorted(pairs)
-        if doc_id in by_doc
     ]  # fmt: skip
+
+
+def docs_with_rows(lake: Lake, docs: list[dict], table: str) -> list[str]:
+    """The documents holding rows of ``table``, from the row counts each document row records
+    (what a run reads anyway), so that a run does not open every document's file to learn it. A
+    row written before row counts were recorded is answered by its file."""
+    found = []
+    for doc in docs:
+        counts = doc.get("row_counts")
+        if counts is None:
+            path = lake.doc_dir(doc["doc_id"]) / f"{table}.parquet"
+            if path.exists() and pl.scan_parquet(path).select(pl.len()).collect().item():
+                found.append(doc["doc_id"])
+        elif counts.get(table):
+            found.append(doc["doc_id"])
+    return found
+
+
+def _files_of(lake: Lake, doc_ids: list[str], table: str) -> list[Path]:
+    return [lake.doc_dir(d) / f"{table}.parquet" for d in doc_ids]
 
 
 def _scan_table(lake: Lake, table: str) -> pl.LazyFrame | None:

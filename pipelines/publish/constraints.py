@@ -10,6 +10,7 @@ from dataclasses import replace
 import duckdb
 
 from pipelines.normalize.frames import SCHEMAS
+from pipelines.publish.incremental import PublishScope, scoped_view
 from pipelines.publish.warehouse import execute_with_headroom, view_names
 from pipelines.validate.expectations import CheckOutcome, uniqueness_key
 
@@ -20,21 +21,38 @@ class ConstraintViolation(RuntimeError):
     """Rows that reference nothing: the pipeline's own fault, never published."""
 
 
+def _literals(values: list[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
+
+
 def _quoted(columns: list[str]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
 
 
-def duplicate_keys(con: duckdb.DuckDBPyConnection, view: str, key: list[str]) -> tuple[int, list]:
-    """Rows of ``view`` whose ``key`` another row shares, and a few of those keys."""
+def duplicate_keys(
+    con: duckdb.DuckDBPyConnection, view: str, key: list[str], among: str | None = None
+) -> tuple[int, list]:
+    """Rows of ``view`` whose ``key`` another row shares, and a few of those keys; with ``among``
+    (a subquery of some of the view's rows), only the keys those rows hold are looked at."""
     cols = _quoted(key)
-    groups = f"SELECT {cols}, count(*) AS n FROM {view} GROUP BY {cols} HAVING count(*) > 1"
+    same = " AND ".join(f'v."{c}" IS NOT DISTINCT FROM k."{c}"' for c in key)
+    rows = (
+        view
+        if among is None
+        else f"(SELECT v.* FROM {view} v SEMI JOIN (SELECT DISTINCT {cols} FROM {among}) k ON {same})"
+    )
+    groups = f"SELECT {cols}, count(*) AS n FROM {rows} GROUP BY {cols} HAVING count(*) > 1"
     rows = execute_with_headroom(con, f"SELECT coalesce(sum(n), 0)::BIGINT FROM ({groups})").fetchone()[0]
     sample = execute_with_headroom(con, f"{groups} LIMIT {SAMPLE_KEYS}").fetchall() if rows else []
     return rows, [list(r[:-1]) for r in sample]
 
 
-def orphan_rows(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Sentences for the rows that reference no document (or no unit)."""
+def orphan_rows(con: duckdb.DuckDBPyConnection, changed: list[str] | None = None) -> list[str]:
+    """Sentences for the rows that reference no document (or no unit). With ``changed`` (the
+    documents an incremental publish deleted and loaded again, or removed) only their fact rows
+    are looked at: every other row is as published, where it had its document, and a document
+    that left doc_document is a changed one (its state is gone), so a row left behind by it is
+    among them. The documents and units are read whole: a row per document or unit."""
     tables = {
         r[0]
         for r in con.execute(
@@ -43,7 +61,8 @@ def orphan_rows(con: duckdb.DuckDBPyConnection) -> list[str]:
     }
     found = []
     for table in (t for t in SCHEMAS if t in tables):
-        n = con.execute(f"SELECT count(*) FROM {table} f ANTI JOIN doc_document d USING (doc_id)").fetchone()[0]
+        rows = table if changed is None else f"(SELECT doc_id FROM {table} WHERE doc_id IN ({_literals(changed)}))"
+        n = con.execute(f"SELECT count(*) FROM {rows} f ANTI JOIN doc_document d USING (doc_id)").fetchone()[0]
         if n:
             found.append(f"{n} rows of {table} belong to no document of doc_document")
     n = con.execute(
@@ -60,9 +79,17 @@ def orphan_rows(con: duckdb.DuckDBPyConnection) -> list[str]:
     return found
 
 
-def check_warehouse_constraints(con: duckdb.DuckDBPyConnection, outcomes: dict[str, list[CheckOutcome]]) -> None:
+def check_warehouse_constraints(
+    con: duckdb.DuckDBPyConnection, outcomes: dict[str, list[CheckOutcome]], scope: PublishScope | None = None
+) -> None:
     """Each suite's uniqueness expectation is decided over the whole view (its outcome replaced
-    when keys repeat); rows that reference nothing raise ``ConstraintViolation``."""
+    when keys repeat); rows that reference nothing raise ``ConstraintViolation``.
+
+    With the ``scope`` of an incremental publish the cost follows the change, and the constraints
+    still hold over the whole warehouse: the published warehouse passed them (a repeated key or an
+    orphan row blocks publishing), and a row outside the scope is the same row there; so a key
+    repeated now has a row in the scope (only the keys of the scope's rows are counted, across
+    every row of the view), and an orphan row is a changed document's (``orphan_rows``)."""
     views = view_names(con)
     for view, results in outcomes.items():
         key = uniqueness_key(view)
@@ -75,7 +102,7 @@ def check_warehouse_constraints(con: duckdb.DuckDBPyConnection, outcomes: dict[s
             # among the rows it read. Counting them over the whole view would evaluate its window
             # over every row (3.8 s at 2,000 documents).
             continue
-        rows, sample = duplicate_keys(con, view, key)
+        rows, sample = duplicate_keys(con, view, key, None if scope is None else scoped_view(con, view, scope))
         if not rows:
             continue
         for i, o in enumerate(results):
@@ -87,6 +114,6 @@ def check_warehouse_constraints(con: duckdb.DuckDBPyConnection, outcomes: dict[s
                     unexpected_sample=sample or o.unexpected_sample,
                     observed=f"{rows} rows of the whole warehouse share their {'+'.join(key)} with another row",
                 )
-    problems = orphan_rows(con)
+    problems = orphan_rows(con, None if scope is None else scope.changed)
     if problems:
         raise ConstraintViolation("The candidate warehouse is inconsistent: " + "; ".join(problems) + ".")

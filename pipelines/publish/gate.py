@@ -170,7 +170,7 @@ def validate_warehouse(
                 continue
             out[name] = validate_view(con, name, rows, scope)
         if scope is not None and constraints:
-            check_warehouse_constraints(con, out)
+            check_warehouse_constraints(con, out, scope)
         return out
 
 
@@ -180,7 +180,7 @@ def check_constraints(db_path: Path, outcomes: dict[str, list[CheckOutcome]], sc
         return
     with capped_connection(db_path, GATE_MEMORY_LIMIT) as con:
         register_scope(con, scope)
-        check_warehouse_constraints(con, outcomes)
+        check_warehouse_constraints(con, outcomes, scope)
 
 
 def split_suites(parts: int) -> list[list[str]]:

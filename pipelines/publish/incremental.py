@@ -238,9 +238,14 @@ def _apply_changes(
                 con.register("derived_frame", frame.to_arrow())
                 con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM derived_frame")
                 con.unregister("derived_frame")
-        con.execute("DELETE FROM publish_doc_state")
+        # the states of the changed documents only (an unsettled lake: none, so the next run reloads all)
         if states:
-            con.executemany("INSERT INTO publish_doc_state VALUES (?, ?)", sorted(states.items()))
+            con.execute("DELETE FROM publish_doc_state WHERE doc_id IN (SELECT doc_id FROM changed_documents)")
+            now = [(d, states[d]) for d in changed if d in states]
+            if now:
+                con.executemany("INSERT INTO publish_doc_state VALUES (?, ?)", now)
+        else:
+            con.execute("DELETE FROM publish_doc_state")
         con.execute("DELETE FROM warehouse_meta")
         meta = build_meta(lake, fingerprint, "incremental")
         con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(meta.items()))

@@ -61,6 +61,10 @@ def findings_report(warehouse: Path, doc_id: str | None = None, *, include_passi
 # HTML report of a run: expectation results and identity findings
 
 
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _h(v) -> str:
     import html
 
@@ -93,36 +97,51 @@ def _charts(per_rule: list[tuple], per_doc: list[tuple]) -> str:
     )  # fmt: skip
 
 
-def write_html_report(db_path: Path, outcomes: dict, out_dir: Path, keep: int = 30) -> Path:
+def write_html_report(
+    db_path: Path, outcomes: dict, out_dir: Path, keep: int = 30, documents: list[str] | None = None
+) -> Path:
     """A self-contained HTML page: every expectation (by suite) and every failed identity with its
-    document, table, page, row and both sides. Written per run; ``latest.html`` is the newest."""
+    document, table, page, row and both sides. Written per run; ``latest.html`` is the newest.
+    ``documents``: an incremental publish reports the documents its change reached (as its gate
+    does), so that the report costs what the change costs; ``budgetwh report`` lists every finding."""
     import datetime as dt
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    within = "" if documents is None else f"doc_id IN ({', '.join(_sql_text(d) for d in documents) or 'NULL'})"
+    in_findings = f"q.{within}" if within else "TRUE"
+    in_documents = f"d.{within}" if within else "TRUE"
     with capped_connection(db_path) as con:
         fails = execute_with_headroom(
             con,
-            """SELECT d.source_file, q.doc_id, d.unit_name, d.fiscal_year, q.rule, q.severity, q.table_type,
+            f"""SELECT d.source_file, q.doc_id, d.unit_name, d.fiscal_year, q.rule, q.severity, q.table_type,
                       q.page_no, q.subject, q.lhs, q.rhs, q.diff, q.tolerance, q.message
-               FROM quality_findings q JOIN documents d USING (doc_id) WHERE q.status = 'FAIL'
+               FROM quality_findings q JOIN documents d USING (doc_id) WHERE q.status = 'FAIL' AND {in_findings}
                ORDER BY d.source_file, q.table_type, q.page_no""",
         ).fetchall()
         per_doc = execute_with_headroom(
             con,
-            """SELECT d.source_file, d.status, count(*) FILTER (WHERE q.status = 'PASS'),
+            f"""SELECT d.source_file, d.status, count(*) FILTER (WHERE q.status = 'PASS'),
                       count(*) FILTER (WHERE q.status = 'PASS_ROUNDING'), count(*) FILTER (WHERE q.status = 'FAIL')
-               FROM documents d LEFT JOIN quality_findings q USING (doc_id) GROUP BY ALL ORDER BY 1""",
+               FROM (SELECT * FROM documents d WHERE {in_documents}) d
+               LEFT JOIN (SELECT * FROM quality_findings q WHERE {in_findings}) q USING (doc_id) GROUP BY ALL ORDER BY 1""",
         ).fetchall()
         quarantined = execute_with_headroom(
-            con, "SELECT source_file, error FROM documents WHERE status = 'quarantined' ORDER BY 1"
+            con,
+            f"SELECT source_file, error FROM documents d WHERE status = 'quarantined' AND {in_documents} ORDER BY 1",
         ).fetchall()
         per_rule = execute_with_headroom(
-            con, "SELECT rule, count(*) FROM quality_findings WHERE status = 'FAIL' GROUP BY 1 ORDER BY 2 DESC, 1"
+            con,
+            f"SELECT rule, count(*) FROM quality_findings q WHERE status = 'FAIL' AND {in_findings} GROUP BY 1 ORDER BY 2 DESC, 1",
         ).fetchall()
     now = dt.datetime.now()
+    what = (
+        ""
+        if documents is None
+        else f" · this run's change: the {len(documents)} documents it reached (every finding: budgetwh report)"
+    )
     parts = [f"<!doctype html><meta charset='utf-8'><title>budgetwh quality report {now:%Y-%m-%d %H:%M}</title>",
              f"<style>{_STYLE}</style><h1>budgetwh quality report</h1>",
-             f"<p class='muted'>{now:%Y-%m-%d %H:%M:%S} · warehouse {_h(db_path)}</p>"]  # fmt: skip
+             f"<p class='muted'>{now:%Y-%m-%d %H:%M:%S} · warehouse {_h(db_path)}{_h(what)}</p>"]  # fmt: skip
     n_exp = sum(len(v) for v in outcomes.values())
     n_bad = sum(1 for v in outcomes.values() for o in v if not o.success)
     parts.append(f"<h2>Expectations: {n_exp - n_bad} of {n_exp} passed</h2>")

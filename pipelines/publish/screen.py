@@ -140,10 +140,19 @@ def unique_key(expectation: dict) -> list[str] | None:
 
 
 def _source(view: str, columns: set[str], relation: str | None = None) -> str:
-    """The view's rows with ``__doc``; ``relation``: a subquery of the view read in its place."""
+    """The view's rows with ``__doc``; ``relation``: a subquery of the view read in its place.
+    Within a scope (the rows are then kept for the scope's documents only) the attribution reads
+    the fact rows of the scope's documents, not the whole table's."""
     relation = relation or view
     if view in _ATTRIBUTION:
-        return f"({_ATTRIBUTION[view].replace(f'FROM {view} v', f'FROM {relation} v', 1)})"
+        attribution = _ATTRIBUTION[view].replace(f"FROM {view} v", f"FROM {relation} v", 1)
+        if relation != view:
+            for table in ("fact_func_amount", "fact_project"):
+                scoped = f"(SELECT * FROM {table} WHERE doc_id IN (SELECT doc_id FROM scope_documents))"
+                attribution = attribution.replace(f"FROM {table} ", f"FROM {scoped} ").replace(
+                    f"FROM {table})", f"FROM {scoped})"
+                )
+        return f"({attribution})"
     if "doc_id" in columns:
         return f"(SELECT *, doc_id AS __doc FROM {relation})"
     return ""

@@ -28,6 +28,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 ALIAS_FILE = Path(__file__).resolve().parents[2] / "data" / "unit_aliases.csv"
@@ -42,6 +43,7 @@ _FULL_WIDTH_KIND_NOTE = re.compile(r"[（(](?:下属|所属)[^（）()]*?单位[
 _MUNICIPALITIES = ("北京市", "上海市", "天津市", "重庆市")
 
 
+@lru_cache(maxsize=1 << 17)  # called several times per document on every publish (42,000 documents: 10 s)
 def normalized_name(name: str) -> str:
     """The spelling two names of one unit share (rule 1)."""
     n = unicodedata.normalize("NFKC", name)  # full-width brackets, digits and letters → half-width
@@ -90,6 +92,7 @@ def read_aliases(path: Path = ALIAS_FILE) -> dict[str, Alias]:
     return out
 
 
+@lru_cache(maxsize=1 << 17)
 def region_and_level(name: str) -> tuple[str | None, str | None]:
     """Where a unit sits, from its name (see the module docstring)."""
     rest = normalized_name(name).removeprefix("中共")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from pathlib import Path
 
 _CORRECTION = r"更正|修订|修正|订正|调整|更新|重新发布|重发|最新|新版|第?\d+版|v\d+|rev\d*|corrected|updated"
@@ -32,6 +33,7 @@ _MARK_IN_BRACKETS = re.compile(rf"[\(（\[【]\s*(?:\d+|[^)）\]】]*?(?:{_CORRE
 _MARK_AT_END = re.compile(rf"[\s_\-—.]*(?:{_CORRECTION})版?$", re.I)
 
 
+@lru_cache(maxsize=1 << 17)  # once per document on every publish
 def normalized_name(source_file: str) -> str:
     """The file name that identifies a publication across re-publications."""
     stem = Path(source_file).stem

@@ -62,19 +62,26 @@ FROM published_func_amount f JOIN loaded_documents d USING (doc_id);
 CREATE OR REPLACE VIEW canonical_documents AS
 SELECT * FROM loaded_documents WHERE canonical_doc_id IS NULL OR canonical_doc_id = doc_id;
 
+-- The canonical documents' function rows with the unit each row is a fact of (its member unit's or
+-- its document's) as a plain column: a window partitioned by it lets DuckDB apply a filter on
+-- unit_key (an incremental run's scope) before the window, not after it over every row.
+CREATE OR REPLACE VIEW canonical_func_rows AS
+SELECT f.*, coalesce(f.member_unit_label, d.unit_name) AS owner_unit_name,
+       coalesce(f.member_unit_key, d.unit_key) AS owner_unit_key, d.fiscal_year, d.doc_kind, d.scope
+FROM published_func_amount f JOIN canonical_documents d USING (doc_id);
+
 CREATE OR REPLACE VIEW func_canonical AS
-SELECT f.doc_id, coalesce(f.member_unit_label, d.unit_name) AS unit_name,
-       coalesce(f.member_unit_key, d.unit_key) AS unit_key, d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope, f.table_type,
-       f.table_title, f.func_code, f.func_level, f.func_name, f.measure, f.amount_yuan, f.page_no
-FROM published_func_amount f JOIN canonical_documents d USING (doc_id)
+SELECT x.doc_id, x.owner_unit_name AS unit_name, x.owner_unit_key AS unit_key, x.fiscal_year, x.doc_kind, x.scope,
+       x.stage, x.fund_scope, x.table_type, x.table_title, x.func_code, x.func_level, x.func_name, x.measure,
+       x.amount_yuan, x.page_no
+FROM canonical_func_rows x
 QUALIFY row_number() OVER (
-  PARTITION BY coalesce(f.member_unit_key, d.unit_key), d.fiscal_year, d.doc_kind, d.scope, f.stage, f.fund_scope,
-               f.func_code, f.measure
-  ORDER BY CASE WHEN f.amount_yuan IS NULL THEN 1 ELSE 0 END,
-           CASE f.source_kind WHEN 'TABLE' THEN 0 ELSE 1 END,
-           CASE f.table_type WHEN 'B3' THEN 1 WHEN 'F3' THEN 1 WHEN 'B5' THEN 2 WHEN 'F5' THEN 2
+  PARTITION BY x.owner_unit_key, x.fiscal_year, x.doc_kind, x.scope, x.stage, x.fund_scope, x.func_code, x.measure
+  ORDER BY CASE WHEN x.amount_yuan IS NULL THEN 1 ELSE 0 END,
+           CASE x.source_kind WHEN 'TABLE' THEN 0 ELSE 1 END,
+           CASE x.table_type WHEN 'B3' THEN 1 WHEN 'F3' THEN 1 WHEN 'B5' THEN 2 WHEN 'F5' THEN 2
                              WHEN 'B2' THEN 3 WHEN 'F2' THEN 3 WHEN 'B4' THEN 4 WHEN 'F4' THEN 4 ELSE 9 END,
-           f.doc_id, f.page_no, f.line_no, f.amount_yuan, f.func_name, f.row_label) = 1;
+           x.doc_id, x.page_no, x.line_no, x.amount_yuan, x.func_name, x.row_label) = 1;
 
 -- 基本支出 by economic classification. Where a document prints it twice (一般公共预算 and 财政拨款
 -- versions, Jiangsu), the 一般公共预算 table is shown; a table of all funds (fund_scope ALL: 部门预算基本
@@ -189,34 +196,34 @@ WHERE d.status <> 'superseded';
 -- budget is 0.
 CREATE OR REPLACE VIEW budget_vs_final AS
 WITH budget AS (
-  SELECT coalesce(f.member_unit_key, d.unit_key) AS unit_key, d.fiscal_year, f.fund_scope, f.func_code,
+  SELECT f.owner_unit_key AS unit_key, f.fiscal_year, f.fund_scope, f.func_code,
          f.func_level, f.func_name, f.amount_yuan,
          row_number() OVER (
-           PARTITION BY coalesce(f.member_unit_key, d.unit_key), d.fiscal_year, f.fund_scope, f.func_code
-           ORDER BY CASE d.doc_kind WHEN 'FINAL_ACCOUNT' THEN 0 ELSE 1 END,
+           PARTITION BY f.owner_unit_key, f.fiscal_year, f.fund_scope, f.func_code
+           ORDER BY CASE f.doc_kind WHEN 'FINAL_ACCOUNT' THEN 0 ELSE 1 END,
                     CASE f.source_kind WHEN 'TABLE' THEN 0 ELSE 1 END,
                     CASE f.stage WHEN 'BUDGET_ADJUSTED' THEN 0 ELSE 1 END,
-                    CASE d.scope WHEN '部门' THEN 0 ELSE 1 END,
+                    CASE f.scope WHEN '部门' THEN 0 ELSE 1 END,
                     CASE f.table_type WHEN 'B3' THEN 1 WHEN 'F3' THEN 1 WHEN 'B5' THEN 2 WHEN 'F5' THEN 2
                                       WHEN 'B2' THEN 3 WHEN 'F2' THEN 3 WHEN 'B4' THEN 4 WHEN 'F4' THEN 4
                                       ELSE 9 END,
                     f.doc_id, f.page_no, f.line_no, f.amount_yuan) AS pick
-  FROM published_func_amount f JOIN canonical_documents d USING (doc_id)
+  FROM canonical_func_rows f
   WHERE f.measure = 'TOTAL' AND f.stage IN ('BUDGET_INITIAL', 'BUDGET_ADJUSTED')
-    AND f.amount_yuan IS NOT NULL AND d.doc_kind IN ('BUDGET', 'FINAL_ACCOUNT')
+    AND f.amount_yuan IS NOT NULL AND f.doc_kind IN ('BUDGET', 'FINAL_ACCOUNT')
 ),
 final AS (
-  SELECT coalesce(f.member_unit_key, d.unit_key) AS unit_key, d.fiscal_year, f.fund_scope, f.func_code,
+  SELECT f.owner_unit_key AS unit_key, f.fiscal_year, f.fund_scope, f.func_code,
          f.func_level, f.func_name, f.amount_yuan,
          row_number() OVER (
-           PARTITION BY coalesce(f.member_unit_key, d.unit_key), d.fiscal_year, f.fund_scope, f.func_code
-           ORDER BY CASE d.scope WHEN '部门' THEN 0 ELSE 1 END,
+           PARTITION BY f.owner_unit_key, f.fiscal_year, f.fund_scope, f.func_code
+           ORDER BY CASE f.scope WHEN '部门' THEN 0 ELSE 1 END,
                     CASE f.table_type WHEN 'F3' THEN 1 WHEN 'F5' THEN 2 WHEN 'F2' THEN 3 WHEN 'F4' THEN 4
                                       ELSE 9 END,
                     f.doc_id, f.page_no, f.line_no, f.amount_yuan) AS pick
-  FROM published_func_amount f JOIN canonical_documents d USING (doc_id)
+  FROM canonical_func_rows f
   WHERE f.measure = 'TOTAL' AND f.stage = 'FINAL' AND f.source_kind = 'TABLE'
-    AND f.amount_yuan IS NOT NULL AND d.doc_kind = 'FINAL_ACCOUNT'
+    AND f.amount_yuan IS NOT NULL AND f.doc_kind = 'FINAL_ACCOUNT'
 )
 SELECT u.unit_name, u.unit_key,
        coalesce(fi.fiscal_year, b.fiscal_year) AS fiscal_year,

@@ -86,3 +86,12 @@ def corpus_warehouse(tmp_path_factory) -> Path:
     )  # fmt: skip
     assert proc.returncode == 0, f"corpus ingest failed:\n{proc.stdout}\n{proc.stderr}"
     return warehouse
+
+
+def doc_table_at(doc, table_type: str, page_start: int) -> dict:
+    """The one ``doc_table`` row of a parsed document's table of that type starting on that page."""
+    import polars as pl
+
+    tables = doc.frames["doc_table"].filter((pl.col("table_type") == table_type) & (pl.col("page_start") == page_start))
+    assert tables.height == 1, tables
+    return tables.row(0, named=True)

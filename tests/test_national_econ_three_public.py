@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from tests.conftest import corpus_file, needs_shared
+from tests.conftest import corpus_file, doc_table_at, needs_shared
 
 pytestmark = needs_shared
 
@@ -24,9 +24,7 @@ JIANGSU_2018 = "jiangsu_province/江苏省人民检察院/2018年省检察院部
 
 
 def _status(doc, table_type: str, page_start: int) -> str:
-    tables = doc.frames["doc_table"].filter((pl.col("table_type") == table_type) & (pl.col("page_start") == page_start))
-    assert tables.height == 1, tables
-    return tables["status"][0]
+    return doc_table_at(doc, table_type, page_start)["status"]
 
 
 def _econ(doc, code: str, measure: str = "TOTAL", scopes: tuple[str, ...] = ("GPB", "FISCAL_GRANT")) -> list[Decimal]:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from tests.conftest import corpus_file, needs_shared
+from tests.conftest import corpus_file, doc_table_at, needs_shared
 
 pytestmark = needs_shared
 
@@ -17,12 +17,6 @@ WUXI = "national/wuxi/无锡市发展和改革委员会2025年部门预算.pdf"
 SUZHOU = "national/suzhou/苏州市水务局2026年单位预算.pdf"
 XIAN_HR = "national/xian/西安市人力资源和社会保障局2020年部门综合预算.pdf"
 XIAN_FINANCE = "national/xian/西安市财政局汇总2026年部门预算.pdf"
-
-
-def _table(doc, table_type: str, page_start: int) -> dict:
-    tables = doc.frames["doc_table"].filter((pl.col("table_type") == table_type) & (pl.col("page_start") == page_start))
-    assert tables.height == 1, tables
-    return tables.row(0, named=True)
 
 
 def _checks(doc, rule: str, table_type: str, page_no: int) -> list[dict]:
@@ -59,7 +53,7 @@ def test_org_running_cost_table_by_economic_code_adds_up(parsed):
     assert org["amount_yuan"].to_list() == [Decimal("2474500.00")]  # the 合计 row stays the 三公 table's fact
     assert [c["status"] for c in _checks(wuxi, "R-TOTAL", "B9", 26)] == ["PASS"]
     assert [c["status"] for c in _checks(wuxi, "R-HIER", "B9", 26)] == ["PASS"]
-    table = _table(wuxi, "B9", 26)
+    table = doc_table_at(wuxi, "B9", 26)
     assert (table["status"], table["n_rows"], table["identities_passed"]) == ("verified", 10, 2)
     # none of its rows is published as an economic fact of the 基本支出 table
     assert wuxi.frames["fact_econ_amount"].filter(pl.col("table_type") == "B9").height == 0
@@ -69,7 +63,7 @@ def test_org_running_cost_table_by_economic_code_adds_up(parsed):
     assert items["商品和服务支出"] == Decimal("2059700.00")  # 205.97
     assert items["邮电费"] == Decimal("120000.00")  # 30207 12.00
     assert items["其他商品和服务支出"] == Decimal("629700.00")  # 30299 62.97
-    assert _table(suzhou, "B9", 25)["status"] == "verified"
+    assert doc_table_at(suzhou, "B9", 25)["status"] == "verified"
     # the text states the same total, its 万元 cut by the line wrap (…预算支出 205.97 万 / 元，与上年…)
     for doc, page, total in ((wuxi, 37, "2474500.00"), (suzhou, 38, "2059700.00")):
         stated = _checks(doc, "R-NARR-ORG", "B9", page)
@@ -81,7 +75,7 @@ def test_two_sided_grant_table_runs_on_to_its_totals_page(parsed):
     (无锡市发展和改革委员会2025年度部门预算公开) with the row （十九）自然资源海洋气象等支出 standing alone and ends
     with 收入总计 | 支出总计. Both pages are one table, and its two sides balance (R-BAL)."""
     wuxi = parsed(corpus_file(WUXI))
-    table = _table(wuxi, "B4", 15)
+    table = doc_table_at(wuxi, "B4", 15)
     assert (table["page_end"], table["status"]) == (16, "verified")
     totals = _summary(wuxi, "B4", 16, "TOTAL")
     assert totals["收入总计"] == totals["支出总计"] == Decimal("99478800.00")  # 9,947.88 万元
@@ -91,10 +85,10 @@ def test_two_sided_grant_table_runs_on_to_its_totals_page(parsed):
     suzhou = parsed(corpus_file(SUZHOU))
     assert _summary(suzhou, "B4", 16, "TOTAL")["收入总计"] == Decimal("925962400.00")  # 92,596.24
     assert _func(suzhou, "B4", 16)["221"] == Decimal("6560800.00")  # 656.08
-    assert (_table(suzhou, "B4", 15)["page_end"], _table(suzhou, "B4", 15)["status"]) == (16, "verified")
+    assert (doc_table_at(suzhou, "B4", 15)["page_end"], doc_table_at(suzhou, "B4", 15)["status"]) == (16, "verified")
     # the running page header also lets the 支出总表 and 财政拨款支出表 run on (pp.13–14, 17–18)
-    assert _table(suzhou, "B3", 13)["page_end"] == 14
-    assert _table(suzhou, "B4", 17)["page_end"] == 18
+    assert doc_table_at(suzhou, "B3", 13)["page_end"] == 14
+    assert doc_table_at(suzhou, "B4", 17)["page_end"] == 18
 
 
 def test_four_blocks_side_by_side(parsed):
@@ -108,7 +102,7 @@ def test_four_blocks_side_by_side(parsed):
     assert func["222"] == Decimal("104160000.00")
     assert len(func) == 24  # the 24 类 rows of the 功能分类 block, printed blank or not
     for page in (25, 28):
-        table = _table(finance, "B1" if page == 25 else "B4", page)
+        table = doc_table_at(finance, "B1" if page == 25 else "B4", page)
         assert table["status"] == "verified", table
     assert [c["status"] for c in _checks(finance, "R-TOTAL", "B1", 25)] == ["PASS"]  # 本年支出合计 = Σ 类
 
@@ -136,7 +130,7 @@ def test_a_publishers_unbalanced_expenditure_side_is_a_defect(parsed):
         carry = [c for c in _checks(hr, "R-CARRY", table_type, page) if c["subject"].startswith("支出总计")]
         assert [(c["status"], c["lhs"], c["rhs"]) for c in carry] == [("FAIL", Decimal(total), Decimal(year))]
         assert [c["status"] for c in _checks(hr, "R-BAL", table_type, page)] == ["PASS"]
-        table = _table(hr, table_type, page)
+        table = doc_table_at(hr, table_type, page)
         assert (table["status"], table["identities_failed"]) == ("defects", 1)
 
 

@@ -67,20 +67,26 @@ def check_unit_totals(summary: Iterable[SummaryFact], rule: str = "R-TOTAL") -> 
     for key, units in tables.items():
         parents = {c: [u for u in units if u != c and u.startswith(c) and _direct(c, u, units)] for c in units}
         top = [c for c in units if not any(c != p and c.startswith(p) for p in units)]
-        groups = [(totals[key], top, "合计 = Σ units")] if key in totals else []
-        groups += [(units[c], kids, f"{c} = Σ its units") for c, kids in parents.items() if kids]
-        for whole, parts, what in groups:
-            cells = [whole, *(units[c] for c in parts)]
-            if all(c.amount.yuan is None for c in cells):
-                continue
-            rhs = sum((yuan_or_zero(units[c]) for c in parts), ZERO)
-            out.append(
-                compare(
-                    rule, whole.at.table_type, whole.at.page_no, f"{what} {whole.measure} {whole.stage}",
-                    yuan_or_zero(whole), rhs, whole.amount.unit, len(parts),
-                    f"{whole.at.table_title} {what} ({whole.measure})",
-                )
-            )  # fmt: skip
+        groups = [(totals[key], [units[c] for c in top], "合计 = Σ units")] if key in totals else []
+        groups += [(units[c], [units[k] for k in kids], f"{c} = Σ its units") for c, kids in parents.items() if kids]
+        out += _whole_vs_parts(groups, rule)
+    return out
+
+
+def _whole_vs_parts(groups: Iterable[tuple], rule: str) -> list[Finding]:
+    """One finding per (whole, parts, what): the whole's amount against Σ of its parts', per measure;
+    a group printed blank throughout says nothing."""
+    out: list[Finding] = []
+    for whole, parts, what in groups:
+        if all(c.amount.yuan is None for c in [whole, *parts]):
+            continue
+        out.append(
+            compare(
+                rule, whole.at.table_type, whole.at.page_no, f"{what} {whole.measure} {whole.stage}",
+                yuan_or_zero(whole), sum((yuan_or_zero(c) for c in parts), ZERO), whole.amount.unit, len(parts),
+                f"{whole.at.table_title} {what} ({whole.measure})",
+            )
+        )  # fmt: skip
     return out
 
 
@@ -279,16 +285,7 @@ def check_member_totals(
     for key, members in lines.items():
         groups = [(totals[key], list(members.values()), "合计 = Σ member units")] if key in totals else []
         groups += [(line, parts[key][m], f"{m} = Σ its rows") for m, line in members.items() if parts[key][m]]
-        for whole, rows, what in groups:
-            if all(c.amount.yuan is None for c in [whole, *rows]):
-                continue
-            out.append(
-                compare(
-                    rule, whole.at.table_type, whole.at.page_no, f"{what} {whole.measure} {whole.stage}",
-                    yuan_or_zero(whole), sum((yuan_or_zero(r) for r in rows), ZERO), whole.amount.unit, len(rows),
-                    f"{whole.at.table_title} {what} ({whole.measure})",
-                )
-            )  # fmt: skip
+        out += _whole_vs_parts(groups, rule)
     return out
 
 

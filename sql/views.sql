@@ -65,16 +65,26 @@ SELECT * FROM loaded_documents WHERE canonical_doc_id IS NULL OR canonical_doc_i
 -- The canonical documents' function rows with the unit each row is a fact of (its member unit's or
 -- its document's) as a plain column: a window partitioned by it lets DuckDB apply a filter on
 -- unit_key (an incremental run's scope) before the window, not after it over every row.
-CREATE OR REPLACE VIEW canonical_func_rows AS
+--
+-- The ..._of(doc_ids) table macros are these views over the rows of the listed documents only
+-- (NULL: every document; the view is the macro of NULL, so both give the same rows). The filter
+-- reaches the scan of fact_func_amount, below the join and the windows: an incremental run reads a
+-- few units of a 10 M-row warehouse through them (pipelines/publish/incremental.py, scoped_view,
+-- which lists every document a unit's rows can come from).
+CREATE OR REPLACE MACRO canonical_func_rows_of(doc_ids) AS TABLE
 SELECT f.*, coalesce(f.member_unit_label, d.unit_name) AS owner_unit_name,
        coalesce(f.member_unit_key, d.unit_key) AS owner_unit_key, d.fiscal_year, d.doc_kind, d.scope
-FROM published_func_amount f JOIN canonical_documents d USING (doc_id);
+FROM published_func_amount f JOIN canonical_documents d USING (doc_id)
+WHERE doc_ids IS NULL OR list_contains(doc_ids, f.doc_id);
 
-CREATE OR REPLACE VIEW func_canonical AS
+CREATE OR REPLACE VIEW canonical_func_rows AS
+SELECT * FROM canonical_func_rows_of(CAST(NULL AS VARCHAR[]));
+
+CREATE OR REPLACE MACRO func_canonical_of(doc_ids) AS TABLE
 SELECT x.doc_id, x.owner_unit_name AS unit_name, x.owner_unit_key AS unit_key, x.fiscal_year, x.doc_kind, x.scope,
        x.stage, x.fund_scope, x.table_type, x.table_title, x.func_code, x.func_level, x.func_name, x.measure,
        x.amount_yuan, x.page_no
-FROM canonical_func_rows x
+FROM canonical_func_rows_of(doc_ids) x
 QUALIFY row_number() OVER (
   PARTITION BY x.owner_unit_key, x.fiscal_year, x.doc_kind, x.scope, x.stage, x.fund_scope, x.func_code, x.measure
   ORDER BY CASE WHEN x.amount_yuan IS NULL THEN 1 ELSE 0 END,
@@ -82,6 +92,9 @@ QUALIFY row_number() OVER (
            CASE x.table_type WHEN 'B3' THEN 1 WHEN 'F3' THEN 1 WHEN 'B5' THEN 2 WHEN 'F5' THEN 2
                              WHEN 'B2' THEN 3 WHEN 'F2' THEN 3 WHEN 'B4' THEN 4 WHEN 'F4' THEN 4 ELSE 9 END,
            x.doc_id, x.page_no, x.line_no, x.amount_yuan, x.func_name, x.row_label) = 1;
+
+CREATE OR REPLACE VIEW func_canonical AS
+SELECT * FROM func_canonical_of(CAST(NULL AS VARCHAR[]));
 
 -- 基本支出 by economic classification. Where a document prints it twice (一般公共预算 and 财政拨款
 -- versions, Jiangsu), the 一般公共预算 table is shown; a table of all funds (fund_scope ALL: 部门预算基本
@@ -194,7 +207,7 @@ WHERE d.status <> 'superseded';
 -- Final: the 决算 document's tables (支出决算表 F3, then F5, F2, F4, then the 类 rows of F1).
 -- execution_rate = final / budget (a ratio: 0.982 is 98.2 %), NULL when either is missing or the
 -- budget is 0.
-CREATE OR REPLACE VIEW budget_vs_final AS
+CREATE OR REPLACE MACRO budget_vs_final_of(doc_ids) AS TABLE
 WITH budget AS (
   SELECT f.owner_unit_key AS unit_key, f.fiscal_year, f.fund_scope, f.func_code,
          f.func_level, f.func_name, f.amount_yuan,
@@ -208,7 +221,7 @@ WITH budget AS (
                                       WHEN 'B2' THEN 3 WHEN 'F2' THEN 3 WHEN 'B4' THEN 4 WHEN 'F4' THEN 4
                                       ELSE 9 END,
                     f.doc_id, f.page_no, f.line_no, f.amount_yuan) AS pick
-  FROM canonical_func_rows f
+  FROM canonical_func_rows_of(doc_ids) f
   WHERE f.measure = 'TOTAL' AND f.stage IN ('BUDGET_INITIAL', 'BUDGET_ADJUSTED')
     AND f.amount_yuan IS NOT NULL AND f.doc_kind IN ('BUDGET', 'FINAL_ACCOUNT')
 ),
@@ -221,7 +234,7 @@ final AS (
                     CASE f.table_type WHEN 'F3' THEN 1 WHEN 'F5' THEN 2 WHEN 'F2' THEN 3 WHEN 'F4' THEN 4
                                       ELSE 9 END,
                     f.doc_id, f.page_no, f.line_no, f.amount_yuan) AS pick
-  FROM canonical_func_rows f
+  FROM canonical_func_rows_of(doc_ids) f
   WHERE f.measure = 'TOTAL' AND f.stage = 'FINAL' AND f.source_kind = 'TABLE'
     AND f.amount_yuan IS NOT NULL AND f.doc_kind = 'FINAL_ACCOUNT'
 )
@@ -246,6 +259,9 @@ FULL OUTER JOIN (SELECT * FROM final WHERE pick = 1) fi
   ON fi.unit_key = b.unit_key AND fi.fiscal_year = b.fiscal_year AND fi.fund_scope = b.fund_scope
  AND fi.func_code = b.func_code
 LEFT JOIN dim_unit u ON u.unit_key = coalesce(fi.unit_key, b.unit_key);
+
+CREATE OR REPLACE VIEW budget_vs_final AS
+SELECT * FROM budget_vs_final_of(CAST(NULL AS VARCHAR[]));
 
 -- 绩效目标 forms. unit_name and fiscal_year are the document's where it names them (so that projects
 -- join the other views), else what the form prints.

@@ -317,10 +317,40 @@ def scope_filter(columns: set[str], scope: PublishScope) -> str | None:
     return " AND ".join(conditions) or None
 
 
+# Views that are their table macro of every document (sql/views.sql): a scope reads them through the
+# macro of the documents its units' rows can come from, so that the filter reaches the scan of the
+# fact table instead of a unit_key filter above the join (10 M function rows: 2 s per query).
+DOCUMENT_MACROS = {"func_canonical": "func_canonical_of", "budget_vs_final": "budget_vs_final_of"}
+
+
+def unit_documents(con: duckdb.DuckDBPyConnection, units: list[str]) -> list[str]:
+    """Every document a view row of these units, or of no unit, can come from: the documents of the
+    units (or of none) and those that print one of them as a member unit (a row's unit is its member
+    unit's, else its document's)."""
+    keys = _literals(units)
+    sql = (
+        f"SELECT doc_id FROM doc_document WHERE status = 'loaded' AND (unit_key IS NULL OR unit_key IN ({keys})) "
+        f"UNION SELECT doc_id FROM dim_member_unit WHERE unit_key IN ({keys})"
+    )
+    return sorted(r[0] for r in con.execute(sql).fetchall())
+
+
+def _has_macro(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    sql = "SELECT count(*) FROM duckdb_functions() WHERE function_name = ? AND database_name = current_database()"
+    return con.execute(sql, [name]).fetchone()[0] > 0
+
+
 def scoped_view(con: duckdb.DuckDBPyConnection, view: str, scope: PublishScope | None) -> str:
-    """``view``, or a subquery of its rows within ``scope``."""
+    """``view``, or a subquery of its rows within ``scope``. The windows of func_canonical and
+    budget_vs_final partition by unit, so their macro over the documents of the scope's units gives
+    those units' rows exactly as the whole view does."""
     if scope is None:
         return view
     columns = {r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()}
     condition = scope_filter(columns, scope)
-    return view if condition is None else f"(SELECT * FROM {view} WHERE {condition})"
+    if condition is None:
+        return view
+    source = view
+    if view in DOCUMENT_MACROS and _has_macro(con, DOCUMENT_MACROS[view]):
+        source = f"{DOCUMENT_MACROS[view]}([{_literals(unit_documents(con, scope.units))}]::VARCHAR[])"
+    return f"(SELECT * FROM {source} WHERE {condition})"

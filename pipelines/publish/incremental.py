@@ -20,6 +20,7 @@ same warehouse (``tests/test_incremental_publish.py``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -34,6 +35,7 @@ from pipelines.normalize.frames import SCHEMAS
 from pipelines.publish.combine import derived_frames, scan_files, write_derived_tables
 from pipelines.publish.faults import checkpoint, stage
 from pipelines.publish.lake import Lake, temp_prefix
+from pipelines.publish.standby import claim_standby
 from pipelines.publish.warehouse import (
     BUILD_MEMORY_LIMIT,
     PUBLIC_VIEWS,
@@ -173,27 +175,47 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
         base = published_states(warehouse)
         if base is None:
             return None
-        # Another run may replace a document while we read it: read again until the lake held still.
-        for _attempt in range(5):
-            fingerprint = lake.fingerprint()
-            states = lake.document_states()
-            changed = sorted(d for d in states.keys() | base.keys() if states.get(d) != base.get(d))
-            if len(changed) > max(FULL_REBUILD_MIN_DOCUMENTS, FULL_REBUILD_SHARE * len(base)):
-                return None
-            frames = derived_frames(lake)
-            for p in Path(scratch).iterdir():
-                p.unlink()
-            staged = _stage_changed_facts(lake, [d for d in changed if d in states], Path(scratch))
-            if lake.fingerprint() == fingerprint:
-                break
-        else:  # the lake kept changing: publish what was read, and make the next run reload everything
-            fingerprint, states = f"unsettled-{fingerprint}", {}
-        old_documents, old_units = _read_published(warehouse, "doc_document"), _read_published(warehouse, "dim_unit")
         for stale in (tmp, final):
             stale.unlink(missing_ok=True)
+        # the previous version, if no reader holds it, becomes the candidate (standby.py); its own
+        # states say what it lacks
+        con = claim_standby(warehouse, tmp, {"memory_limit": BUILD_MEMORY_LIMIT})
+        standby = _states_of(con) if con is not None else None
         try:
-            shutil.copyfile(warehouse, tmp)  # the published file is only read: its readers are not disturbed
-            _apply_changes(tmp, lake, changed, staged, frames, states, fingerprint)
+            # Another run may replace a document while we read it: read again until the lake held still.
+            for _attempt in range(5):
+                fingerprint = lake.fingerprint()
+                states = lake.document_states()
+                changed = sorted(d for d in states.keys() | base.keys() if states.get(d) != base.get(d))
+                if len(changed) > max(FULL_REBUILD_MIN_DOCUMENTS, FULL_REBUILD_SHARE * len(base)):
+                    _discard(con, tmp)
+                    return None
+                if standby is not None:
+                    also = {d for d in states.keys() | standby.keys() if states.get(d) != standby.get(d)}
+                    if len(also) > max(FULL_REBUILD_MIN_DOCUMENTS, FULL_REBUILD_SHARE * len(standby)):
+                        _discard(con, tmp)  # too far behind: a copy of the published file is cheaper
+                        con, standby = None, None
+                    else:
+                        changed = sorted(set(changed) | also)
+                frames = derived_frames(lake)
+                for p in Path(scratch).iterdir():
+                    p.unlink()
+                staged = _stage_changed_facts(lake, [d for d in changed if d in states], Path(scratch))
+                if lake.fingerprint() == fingerprint:
+                    break
+            else:  # the lake kept changing: publish what was read, and make the next run reload everything
+                fingerprint, states = f"unsettled-{fingerprint}", {}
+            old_documents, old_units = (
+                _read_published(warehouse, "doc_document"),
+                _read_published(warehouse, "dim_unit"),
+            )
+            if con is None:
+                shutil.copyfile(warehouse, tmp)  # the published file is only read: its readers are not disturbed
+                con = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY_LIMIT})
+            try:
+                _apply_changes(con, lake, changed, staged, frames, states, fingerprint)
+            finally:
+                con.close()
             # compared as loaded (the same column types on both sides)
             new_documents, new_units = _read_published(tmp, "doc_document"), _read_published(tmp, "dim_unit")
             scope = publish_scope(
@@ -204,14 +226,33 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
                 write_derived_tables(lake, frames, fingerprint, states)
             os.replace(tmp, final)
         except BaseException:
-            tmp.unlink(missing_ok=True)
-            Path(f"{tmp}.wal").unlink(missing_ok=True)
+            _discard(None, tmp)
             raise
     return IncrementalCandidate(final, scope)
 
 
+def _states_of(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
+    """A claimed standby's document states, or None (and it is closed) when it cannot be the base."""
+    try:
+        meta = dict(con.execute("SELECT key, value FROM warehouse_meta").fetchall())
+        if meta.get("schema_fingerprint") == schema_fingerprint():
+            return dict(con.execute("SELECT doc_id, state FROM publish_doc_state").fetchall())
+    except duckdb.Error:
+        pass
+    con.close()
+    return None
+
+
+def _discard(con: duckdb.DuckDBPyConnection | None, db: Path) -> None:
+    if con is not None:
+        with contextlib.suppress(duckdb.Error):
+            con.close()
+    db.unlink(missing_ok=True)
+    Path(f"{db}.wal").unlink(missing_ok=True)
+
+
 def _apply_changes(
-    db: Path,
+    con: duckdb.DuckDBPyConnection,
     lake: Lake,
     changed: list[str],
     staged: dict[str, Path],
@@ -220,40 +261,36 @@ def _apply_changes(
     fingerprint: str,
 ) -> None:
     """One transaction: a reader of the candidate (the screen, the gate) sees all of it or none."""
-    con = duckdb.connect(str(db), config={"memory_limit": BUILD_MEMORY_LIMIT})
-    try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("CREATE TEMP TABLE changed_documents (doc_id VARCHAR)")
-        if changed:
-            con.executemany("INSERT INTO changed_documents VALUES (?)", [(d,) for d in changed])
-        for table in SCHEMAS:
-            con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT doc_id FROM changed_documents)")
-            if table in staged:
-                execute_with_headroom(
-                    con, f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{sql_string(staged[table])}')"
-                )
-        for name, frame in frames.items():
-            con.execute(f"DELETE FROM {name}")
-            if len(frame):
-                con.register("derived_frame", frame.to_arrow())
-                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM derived_frame")
-                con.unregister("derived_frame")
-        # the states of the changed documents only (an unsettled lake: none, so the next run reloads all)
-        if states:
-            con.execute("DELETE FROM publish_doc_state WHERE doc_id IN (SELECT doc_id FROM changed_documents)")
-            now = [(d, states[d]) for d in changed if d in states]
-            if now:
-                con.executemany("INSERT INTO publish_doc_state VALUES (?, ?)", now)
-        else:
-            con.execute("DELETE FROM publish_doc_state")
-        con.execute("DELETE FROM warehouse_meta")
-        meta = build_meta(lake, fingerprint, "incremental")
-        con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(meta.items()))
-        checkpoint("candidate.build")
-        con.execute("COMMIT")
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
+    con.execute("BEGIN TRANSACTION")
+    con.execute("CREATE OR REPLACE TEMP TABLE changed_documents (doc_id VARCHAR)")
+    if changed:
+        con.executemany("INSERT INTO changed_documents VALUES (?)", [(d,) for d in changed])
+    for table in SCHEMAS:
+        con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT doc_id FROM changed_documents)")
+        if table in staged:
+            execute_with_headroom(
+                con, f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{sql_string(staged[table])}')"
+            )
+    for name, frame in frames.items():
+        con.execute(f"DELETE FROM {name}")
+        if len(frame):
+            con.register("derived_frame", frame.to_arrow())
+            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM derived_frame")
+            con.unregister("derived_frame")
+    # the states of the changed documents only (an unsettled lake: none, so the next run reloads all)
+    if states:
+        con.execute("DELETE FROM publish_doc_state WHERE doc_id IN (SELECT doc_id FROM changed_documents)")
+        now = [(d, states[d]) for d in changed if d in states]
+        if now:
+            con.executemany("INSERT INTO publish_doc_state VALUES (?, ?)", now)
+    else:
+        con.execute("DELETE FROM publish_doc_state")
+    con.execute("DELETE FROM warehouse_meta")
+    meta = build_meta(lake, fingerprint, "incremental")
+    con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(meta.items()))
+    checkpoint("candidate.build")
+    con.execute("COMMIT")
+    con.execute("CHECKPOINT")
 
 
 def _scoped_counts(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> dict[str, int]:

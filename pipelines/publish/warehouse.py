@@ -34,6 +34,7 @@ from pipelines.publish.combine import (
 )
 from pipelines.publish.faults import checkpoint, stage
 from pipelines.publish.lake import Lake, is_stale_temp, temp_prefix
+from pipelines.publish.standby import keep_standby
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 PUBLIC_VIEWS = (
@@ -197,14 +198,17 @@ def build_meta(lake: Lake, fingerprint: str | None, mode: str = "full") -> dict[
 
 
 def promote(candidate: Path, warehouse: Path, lake: Lake | None = None) -> None:
-    """Swap the validated candidate in. A reader keeps the file it opened; new readers see the new one."""
+    """Swap the validated candidate in. A reader keeps the file it opened; new readers see the new one.
+    The old file stays as the standby (``standby.py``)."""
     try:
         with stage("the swap of the new warehouse"):
             checkpoint("publish.swap")
             if lake is None:
+                keep_standby(warehouse)
                 os.replace(candidate, warehouse)
                 return
             with lake.publish_lock():
+                keep_standby(warehouse)  # the old version: the next run's candidate (standby.py)
                 os.replace(candidate, warehouse)
     except OSError:
         candidate.unlink(missing_ok=True)  # it will never be promoted (named by run): give its space back

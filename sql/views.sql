@@ -118,13 +118,14 @@ FROM published_three_public t JOIN loaded_documents d USING (doc_id);
 -- last year's figure (narrative_facts.derived); where the same unit's document of that year is loaded,
 -- the figure it states must agree (the closest of its statements of that subject). Tolerance: half a
 -- unit of each of the three printed figures.
-CREATE OR REPLACE VIEW narrative_prior_checks AS
+CREATE OR REPLACE MACRO narrative_prior_checks_of(doc_ids) AS TABLE
 WITH facts AS (
   SELECT n.*, d.unit_key, d.fiscal_year AS doc_year, d.doc_kind,
          CAST(CASE WHEN n.unit = '万元' THEN 5000 WHEN n.unit = '亿元' THEN 50000000 ELSE 0.5 END AS DECIMAL(18,4))
            / CAST(10 ^ length(coalesce(nullif(split_part(n.printed, '.', 2), ''), '')) AS DECIMAL(18,4)) AS half
   FROM fact_narrative_fact n JOIN doc_document d USING (doc_id)
   WHERE d.status = 'loaded' AND n.amount_yuan IS NOT NULL AND n.topic <> 'other'
+    AND (doc_ids IS NULL OR list_contains(doc_ids, n.doc_id))
 ),
 pairs AS (
   SELECT dv.doc_id, dv.page_no, dv.topic, dv.code, dv.measure, dv.fiscal_year, dv.amount_yuan AS derived_yuan,
@@ -179,24 +180,34 @@ FROM (
     FROM published_func_amount f JOIN doc_document d USING (doc_id)
     WHERE d.status = 'loaded' AND f.measure = 'TOTAL' AND f.source_kind = 'TABLE' AND f.amount_yuan IS NOT NULL
       AND f.member_unit_name IS NULL  -- the department's own figures, as its text states them
+      AND (doc_ids IS NULL OR list_contains(doc_ids, f.doc_id))
     UNION ALL
     SELECT d.unit_key, d.fiscal_year, d.doc_kind, 'three_public', t.item, t.stage, t.doc_id, t.page_no,
            t.table_type, t.amount_yuan, t.amount_raw, t.amount_unit
     FROM fact_three_public t JOIN doc_document d USING (doc_id)
     WHERE d.status = 'loaded' AND t.source_kind = 'TABLE' AND t.amount_yuan IS NOT NULL
       AND t.member_unit_name IS NULL
+      AND (doc_ids IS NULL OR list_contains(doc_ids, t.doc_id))
   ) p
     ON p.unit_key = dv.unit_key AND p.fiscal_year = dv.fiscal_year AND p.doc_id <> dv.doc_id
    AND p.doc_kind = dv.doc_kind AND p.topic = dv.topic AND p.code = dv.code AND p.stage = dv.stage
   WHERE dv.derived AND dv.topic IN ('func', 'three_public') AND dv.code IS NOT NULL AND dv.measure = 'TOTAL'
 ) table_pairs WHERE pick = 1;
 
-CREATE OR REPLACE VIEW quality_findings AS
+-- pairs are a unit's documents (by the documents' unit_key): the macro of the documents of some units
+-- gives every check of their documents (incremental.scoped_view)
+CREATE OR REPLACE VIEW narrative_prior_checks AS
+SELECT * FROM narrative_prior_checks_of(CAST(NULL AS VARCHAR[]));
+
+CREATE OR REPLACE MACRO quality_findings_of(doc_ids) AS TABLE
 SELECT c.doc_id, d.unit_key, c.rule, c.status, c.severity, c.table_type, c.page_no, c.subject, c.lhs, c.rhs,
        c.diff, c.tolerance, c.message
-FROM (SELECT * FROM fact_check UNION ALL SELECT * FROM fact_publication_check UNION ALL SELECT * FROM narrative_prior_checks) c
+FROM (SELECT * FROM fact_check UNION ALL SELECT * FROM fact_publication_check UNION ALL SELECT * FROM narrative_prior_checks_of(doc_ids)) c
 JOIN doc_document d USING (doc_id)
 WHERE d.status <> 'superseded';
+
+CREATE OR REPLACE VIEW quality_findings AS
+SELECT * FROM quality_findings_of(CAST(NULL AS VARCHAR[]));
 
 -- 预算 vs 决算 (DOMAIN.md §5.4): one row per unit, year, fund scope and 功能分类 code, the budget and
 -- the final from whichever documents hold them. Both sides are TOTAL amounts at the same fund scope.
@@ -207,6 +218,8 @@ WHERE d.status <> 'superseded';
 -- Final: the 决算 document's tables (支出决算表 F3, then F5, F2, F4, then the 类 rows of F1).
 -- execution_rate = final / budget (a ratio: 0.982 is 98.2 %), NULL when either is missing or the
 -- budget is 0.
+-- Ties are broken by name and row label last (as in func_canonical): two rows of one line and amount
+-- that differ only in the name (珠海 B4 p.8) were picked by the order they reached the window.
 CREATE OR REPLACE MACRO budget_vs_final_of(doc_ids) AS TABLE
 WITH budget AS (
   SELECT f.owner_unit_key AS unit_key, f.fiscal_year, f.fund_scope, f.func_code,
@@ -220,7 +233,7 @@ WITH budget AS (
                     CASE f.table_type WHEN 'B3' THEN 1 WHEN 'F3' THEN 1 WHEN 'B5' THEN 2 WHEN 'F5' THEN 2
                                       WHEN 'B2' THEN 3 WHEN 'F2' THEN 3 WHEN 'B4' THEN 4 WHEN 'F4' THEN 4
                                       ELSE 9 END,
-                    f.doc_id, f.page_no, f.line_no, f.amount_yuan) AS pick
+                    f.doc_id, f.page_no, f.line_no, f.amount_yuan, f.func_name, f.row_label) AS pick
   FROM canonical_func_rows_of(doc_ids) f
   WHERE f.measure = 'TOTAL' AND f.stage IN ('BUDGET_INITIAL', 'BUDGET_ADJUSTED')
     AND f.amount_yuan IS NOT NULL AND f.doc_kind IN ('BUDGET', 'FINAL_ACCOUNT')
@@ -233,7 +246,7 @@ final AS (
            ORDER BY CASE f.scope WHEN '部门' THEN 0 ELSE 1 END,
                     CASE f.table_type WHEN 'F3' THEN 1 WHEN 'F5' THEN 2 WHEN 'F2' THEN 3 WHEN 'F4' THEN 4
                                       ELSE 9 END,
-                    f.doc_id, f.page_no, f.line_no, f.amount_yuan) AS pick
+                    f.doc_id, f.page_no, f.line_no, f.amount_yuan, f.func_name, f.row_label) AS pick
   FROM canonical_func_rows_of(doc_ids) f
   WHERE f.measure = 'TOTAL' AND f.stage = 'FINAL' AND f.source_kind = 'TABLE'
     AND f.amount_yuan IS NOT NULL AND f.doc_kind = 'FINAL_ACCOUNT'

@@ -1,5 +1,5 @@
-"""A scope reads func_canonical and budget_vs_final through their table macros over the documents
-of its units (sql/views.sql, ``incremental.scoped_view``): on the corpus warehouse every unit's rows
+"""A scope reads func_canonical, budget_vs_final and quality_findings through their table macros over
+the documents of its units (sql/views.sql, ``incremental.scoped_view``): on the corpus warehouse every unit's rows
 read that way are the rows of the whole view for that unit, and the filter reaches the fact table's
 scan. (No corpus member unit, a unit printed in another unit's document, holds function rows.)"""
 
@@ -27,6 +27,7 @@ def test_every_units_scoped_rows_are_the_whole_views_rows(con):
         r[0] for r in con.execute("SELECT DISTINCT unit_key FROM func_canonical WHERE unit_key IS NOT NULL").fetchall()
     ]
     assert len(units) > 20
+    checked_prior = 0
     for unit in units:
         scope = PublishScope(documents=unit_documents(con, [unit]), units=[unit])
         relation = scoped_view(con, "func_canonical", scope)
@@ -37,14 +38,22 @@ def test_every_units_scoped_rows_are_the_whole_views_rows(con):
         assert rows(con, relation) == sorted(
             con.execute(f"SELECT * FROM {whole} ", [scope.documents]).fetchall(), key=repr
         ), unit
-        # budget_vs_final: every figure; func_name and func_level are left out because the view picks
-        # between two rows of the same document, page, line and amount that differ only in the name
-        # (珠海 B4 p.8: 国有资本经营预算 / 国有资本经营预算支出) by the order the rows reach the window
-        figures = "unit_key, fiscal_year, fund_scope, func_code, budget_yuan, final_yuan, execution_rate"
+        # budget_vs_final, every column (ties are broken by name and row label, so the pick is the same)
+        figures = "*"
         relation = scoped_view(con, "budget_vs_final", scope)
         assert "budget_vs_final_of(" in relation
         whole = f"(SELECT * FROM budget_vs_final WHERE unit_key IS NULL OR unit_key = '{unit}')"
         assert rows(con, relation, figures) == rows(con, whole, figures), unit
+        relation = scoped_view(con, "quality_findings", scope)
+        assert "quality_findings_of(" in relation
+        whole = (
+            f"(SELECT * FROM quality_findings WHERE (unit_key IS NULL OR unit_key = '{unit}') "
+            "AND list_contains(?, doc_id))"
+        )
+        expected = sorted(con.execute(f"SELECT * FROM {whole}", [scope.documents]).fetchall(), key=repr)
+        assert rows(con, relation) == expected, unit
+        checked_prior += sum(1 for r in expected if r[2] == "R-NARR-PRIOR")
+    assert checked_prior > 50  # the prior-year checks, pairs of a unit's documents, were among them
 
 
 def test_the_document_filter_reaches_the_fact_scan(con):

@@ -357,7 +357,11 @@ def scope_filter(columns: set[str], scope: PublishScope) -> str | None:
 # Views that are their table macro of every document (sql/views.sql): a scope reads them through the
 # macro of the documents its units' rows can come from, so that the filter reaches the scan of the
 # fact table instead of a unit_key filter above the join (10 M function rows: 2 s per query).
-DOCUMENT_MACROS = {"func_canonical": "func_canonical_of", "budget_vs_final": "budget_vs_final_of"}
+DOCUMENT_MACROS = {
+    "func_canonical": "func_canonical_of",
+    "budget_vs_final": "budget_vs_final_of",
+    "quality_findings": "quality_findings_of",
+}
 
 
 def unit_documents(con: duckdb.DuckDBPyConnection, units: list[str]) -> list[str]:
@@ -379,8 +383,9 @@ def _has_macro(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 def scoped_view(con: duckdb.DuckDBPyConnection, view: str, scope: PublishScope | None) -> str:
     """``view``, or a subquery of its rows within ``scope``. The windows of func_canonical and
-    budget_vs_final partition by unit, so their macro over the documents of the scope's units gives
-    those units' rows exactly as the whole view does."""
+    budget_vs_final partition by unit, and the prior-year checks of quality_findings pair a unit's
+    documents, so their macro over the documents of the scope's units gives those units' rows (and
+    their documents' findings) exactly as the whole view does."""
     if scope is None:
         return view
     columns = {r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()}

@@ -28,7 +28,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from pipelines.parse import ParsedDocument
@@ -125,14 +125,28 @@ class Lake:
         return self.root / "registry.json"
 
     def registry(self) -> dict[str, SourceEntry]:
-        if not self.registry_path.exists():
+        """Source path → entry: a new dict each call (the entries are frozen). The file is parsed once
+        per process and version (its signature: inode, mtime, size; it is always replaced by a
+        rename), as a run reads it about ten times (42,000 entries: 0.2 s a read)."""
+        try:
+            st = os.stat(self.registry_path)
+        except FileNotFoundError:
             return {}
-        data = json.loads(self.registry_path.read_text(encoding="utf-8"))
-        return {k: SourceEntry(**v) for k, v in data.items()}
+        key, signature = str(self.registry_path.resolve()), (st.st_ino, st.st_mtime_ns, st.st_size)
+        cached = _known_registries.get(key)
+        if cached is None or cached[0] != signature:
+            data = json.loads(self.registry_path.read_text(encoding="utf-8"))
+            cached = _known_registries[key] = (signature, {k: SourceEntry(**v) for k, v in data.items()})
+        return dict(cached[1])
 
     def save_registry(self, entries: dict[str, SourceEntry]) -> None:
-        data = {k: asdict(e) for k, e in sorted(entries.items())}
-        atomic_write_text(self.registry_path, json.dumps(data, ensure_ascii=False, indent=1))
+        # one entry a line, compact (json's C encoder: indented output is encoded in Python, 1.4 s at 42,000)
+        lines = [
+            json.dumps(k, ensure_ascii=False) + ":" + json.dumps({f: getattr(e, f) for f in _ENTRY_FIELDS},
+                                                                  ensure_ascii=False)
+            for k, e in sorted(entries.items())
+        ]  # fmt: skip
+        atomic_write_text(self.registry_path, "{\n" + ",\n".join(lines) + "\n}\n")
 
     @contextlib.contextmanager
     def registry_lock(self) -> Iterator[None]:
@@ -379,6 +393,9 @@ class Lake:
 # Document rows already read by this process: lake root → doc_id → (signature of its
 # document.json, the row). See ``Lake.documents``.
 _known_rows: dict[str, dict[str, tuple[tuple, dict]]] = {}
+# The registry as last parsed by this process: its path → (signature, entries). See ``Lake.registry``.
+_known_registries: dict[str, tuple[tuple, dict[str, SourceEntry]]] = {}
+_ENTRY_FIELDS = tuple(f.name for f in fields(SourceEntry))
 # The same for ``Lake.summaries``: lake root → doc_id → (signature, state, summary row), loaded
 # from and saved to the lake's documents_index.json.
 _known_summaries: dict[str, dict[str, tuple[tuple, str, dict]]] = {}

@@ -110,12 +110,19 @@ def write_html_report(
     within = "" if documents is None else f"doc_id IN ({', '.join(_sql_text(d) for d in documents) or 'NULL'})"
     in_findings = f"q.{within}" if within else "TRUE"
     in_documents = f"d.{within}" if within else "TRUE"
+    # the documents of a change hold every document of their units, so the macro over them gives
+    # their findings (the prior-year checks pair a unit's documents) without evaluating the others'
+    findings = (
+        "quality_findings"
+        if documents is None
+        else f"quality_findings_of([{', '.join(_sql_text(d) for d in documents) or 'NULL'}]::VARCHAR[])"
+    )
     with capped_connection(db_path) as con:
         fails = execute_with_headroom(
             con,
             f"""SELECT d.source_file, q.doc_id, d.unit_name, d.fiscal_year, q.rule, q.severity, q.table_type,
                       q.page_no, q.subject, q.lhs, q.rhs, q.diff, q.tolerance, q.message
-               FROM quality_findings q JOIN documents d USING (doc_id) WHERE q.status = 'FAIL' AND {in_findings}
+               FROM {findings} q JOIN documents d USING (doc_id) WHERE q.status = 'FAIL' AND {in_findings}
                ORDER BY d.source_file, q.table_type, q.page_no""",
         ).fetchall()
         per_doc = execute_with_headroom(
@@ -123,7 +130,7 @@ def write_html_report(
             f"""SELECT d.source_file, d.status, count(*) FILTER (WHERE q.status = 'PASS'),
                       count(*) FILTER (WHERE q.status = 'PASS_ROUNDING'), count(*) FILTER (WHERE q.status = 'FAIL')
                FROM (SELECT * FROM documents d WHERE {in_documents}) d
-               LEFT JOIN (SELECT * FROM quality_findings q WHERE {in_findings}) q USING (doc_id) GROUP BY ALL ORDER BY 1""",
+               LEFT JOIN (SELECT * FROM {findings} q WHERE {in_findings}) q USING (doc_id) GROUP BY ALL ORDER BY 1""",
         ).fetchall()
         quarantined = execute_with_headroom(
             con,
@@ -131,7 +138,7 @@ def write_html_report(
         ).fetchall()
         per_rule = execute_with_headroom(
             con,
-            f"SELECT rule, count(*) FROM quality_findings q WHERE status = 'FAIL' AND {in_findings} GROUP BY 1 ORDER BY 2 DESC, 1",
+            f"SELECT rule, count(*) FROM {findings} q WHERE status = 'FAIL' AND {in_findings} GROUP BY 1 ORDER BY 2 DESC, 1",
         ).fetchall()
     now = dt.datetime.now()
     what = (

@@ -1,9 +1,10 @@
 """Incremental publishing: a run's cost follows the documents it adds, replaces or removes.
 
 The published warehouse records the state of every document row it was loaded from
-(``publish_doc_state``; ``Lake.document_states``). The next run copies the published file beside it
+(``publish_doc_state``; ``Lake.document_states``). The next run writes the previous version of the
+file (the standby, ``standby.py``) when no reader holds it, else a copy of the published file
 (readers keep the published file: it is never written in place), and inside one transaction on the
-copy deletes the rows of every document whose state differs from the lake's (added, re-parsed,
+candidate deletes the rows of every document whose state differs from the lake's (added, re-parsed,
 quarantined, moved or removed) and loads the changed documents' per-document Parquet files in their
 place. The derived tables (documents with status, unit and canonical document; units; publication
 conflicts) are small (a row per document or unit) and are rewritten whole; the views

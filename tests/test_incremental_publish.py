@@ -19,7 +19,7 @@ import pytest
 
 from pipelines.publish.incremental import PublishScope, publish_scope
 from pipelines.publish.lake import Lake
-from pipelines.publish.warehouse import count_views
+from pipelines.publish.warehouse import count_findings, count_views
 from scripts.compare_warehouses import compare
 from tests.conftest import CORPUS, SEEDS, needs_shared
 
@@ -63,9 +63,12 @@ def assert_same_as_full_rebuild(warehouse: Path, inbox: Path, dest: Path) -> Non
     assert compare(full, warehouse) == []
     # the view row counts carried forward (published − the scope's rows then + now) are the counts
     assert json.loads(meta(warehouse, "view_row_counts")) == json.loads(meta(full, "view_row_counts"))
+    # and so are the findings by status the run's summary prints
+    assert json.loads(meta(warehouse, "finding_counts")) == json.loads(meta(full, "finding_counts"))
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         assert json.loads(meta(warehouse, "view_row_counts")) == count_views(con)
+        assert json.loads(meta(warehouse, "finding_counts")) == count_findings(con)
     finally:
         con.close()
 

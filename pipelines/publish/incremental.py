@@ -39,11 +39,13 @@ from pipelines.publish.lake import Lake, temp_prefix
 from pipelines.publish.standby import claim_standby
 from pipelines.publish.warehouse import (
     BUILD_MEMORY_LIMIT,
+    FINDING_COUNTS_KEY,
     PUBLIC_VIEWS,
     VIEW_COUNTS_KEY,
     build_meta,
     candidate_path,
     capped_connection,
+    count_findings,
     count_views,
     execute_with_headroom,
     query_published,
@@ -304,18 +306,31 @@ def _scoped_counts(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> dict[
 
 
 def _record_row_counts(published: Path, candidate: Path, scope: PublishScope) -> None:
-    """The candidate's view row counts: the published counts, less the rows the scope held
-    there, plus those it holds now (rows outside the scope are the same in both files)."""
+    """The candidate's view row counts and findings by status: the published ones, less those of
+    the rows the scope held there, plus those it holds now (rows outside the scope are the same in
+    both files)."""
     before = json.loads(read_meta(published, VIEW_COUNTS_KEY) or "{}")
+    findings_before = json.loads(read_meta(published, FINDING_COUNTS_KEY) or "null")
     with capped_connection(published) as con:
         old = _scoped_counts(con, scope)
+        old_findings = count_findings(con, scoped_view(con, "quality_findings", scope))
     with capped_connection(candidate) as con:
         new = _scoped_counts(con, scope) if set(before) >= set(old) else count_views(con)
+        if findings_before is None:
+            findings = count_findings(con)
+        else:
+            new_findings = count_findings(con, scoped_view(con, "quality_findings", scope))
+            findings = {
+                k: findings_before.get(k, 0) - old_findings.get(k, 0) + new_findings.get(k, 0)
+                for k in findings_before.keys() | new_findings.keys()
+            }
+            findings = {k: n for k, n in sorted(findings.items()) if n}
     counts = {v: before[v] - old.get(v, 0) + n if v in before else n for v, n in new.items()}
     con = duckdb.connect(str(candidate))
     try:
-        con.execute("DELETE FROM warehouse_meta WHERE key = ?", [VIEW_COUNTS_KEY])
-        con.execute("INSERT INTO warehouse_meta VALUES (?, ?)", [VIEW_COUNTS_KEY, json.dumps(counts)])
+        for key, value in ((VIEW_COUNTS_KEY, counts), (FINDING_COUNTS_KEY, findings)):
+            con.execute("DELETE FROM warehouse_meta WHERE key = ?", [key])
+            con.execute("INSERT INTO warehouse_meta VALUES (?, ?)", [key, json.dumps(value)])
         con.execute("CHECKPOINT")
     finally:
         con.close()

@@ -166,6 +166,8 @@ def _build_candidate(lake: Lake, warehouse: Path, run: str) -> Path:
                 con.executemany("INSERT INTO publish_doc_state VALUES (?, ?)", states)
             con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(build_meta(lake, fingerprint).items()))
             con.execute("INSERT INTO warehouse_meta VALUES (?, ?)", [VIEW_COUNTS_KEY, json.dumps(count_views(con))])
+            findings = json.dumps(count_findings(con))
+            con.execute("INSERT INTO warehouse_meta VALUES (?, ?)", [FINDING_COUNTS_KEY, findings])
             checkpoint("candidate.build")
             con.execute("CHECKPOINT")
         except BaseException:
@@ -326,6 +328,27 @@ def count_views(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {
         v: execute_with_headroom(con, f"SELECT count(*) FROM {v}").fetchone()[0] for v in PUBLIC_VIEWS if v in existing
     }
+
+
+# The findings by status (and severity of a FAIL), kept beside the row counts for the run's summary:
+# counting them evaluates quality_findings over every row (10 M-row warehouse: 3.8 s).
+FINDING_COUNTS_KEY = "finding_counts"
+
+
+def count_findings(con: duckdb.DuckDBPyConnection, relation: str = "quality_findings") -> dict[str, int]:
+    sql = (
+        "SELECT status || CASE WHEN status = 'FAIL' THEN ' (' || severity || ')' ELSE '' END, count(*) "
+        f"FROM {relation} GROUP BY ALL"
+    )
+    return dict(execute_with_headroom(con, sql).fetchall())
+
+
+def finding_counts(warehouse: Path) -> dict[str, int]:
+    recorded = read_meta(warehouse, FINDING_COUNTS_KEY)
+    if recorded:
+        return json.loads(recorded)
+    with capped_connection(warehouse) as con:
+        return count_findings(con)
 
 
 def row_counts(warehouse: Path) -> dict[str, int]:

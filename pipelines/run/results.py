@@ -100,7 +100,7 @@ def summarize(
     """The state of this call's files, the published views and the checks after a run."""
     from pipelines.publish.combine import tables_dir
     from pipelines.publish.gate import load_outcomes
-    from pipelines.publish.warehouse import row_counts, run_query
+    from pipelines.publish.warehouse import finding_counts, row_counts
 
     docs = []
     statuses = _current_statuses(warehouse)
@@ -128,11 +128,7 @@ def summarize(
     findings: dict[str, int] = {}
     if warehouse.exists():
         views = row_counts(warehouse)
-        _, rows = run_query(
-            warehouse, "SELECT status || CASE WHEN status = 'FAIL' THEN ' (' || severity || ')' ELSE '' END, count(*) "
-            "FROM quality_findings GROUP BY ALL"
-        )  # fmt: skip
-        findings = {k: v for k, v in rows}
+        findings = finding_counts(warehouse)  # recorded when the warehouse was built
     return IngestResult(
         success=success, warehouse=warehouse, job_name=job_name, run_id=run_id, seconds=seconds, documents=docs,
         views=views, findings=findings, error=error, failed_checks=failed_checks,

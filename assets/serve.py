@@ -221,7 +221,7 @@ class Server:
             sys.stderr.flush()
             pid = os.fork()
             if pid == 0:
-                run_in_fork(req, self.handle, [self.listener, *(q.sock for q in self.queue)])
+                run_in_fork(req, self.handle, [self.listener, self._lock_fd, *(q.sock for q in self.queue)])
             for fd in req.fds:  # the fork holds the client's streams now
                 os.close(fd)
             req.fds = []

@@ -195,9 +195,9 @@ def run_in_fork(req: Request, handle: Handler, close: list) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
-        for item in close:
+        for item in close:  # the server's listening socket, lock and queued clients are not this run's
             with contextlib.suppress(OSError):
-                item.close()
+                os.close(item) if isinstance(item, int) else item.close()
         for target, fd in zip((0, 1, 2), req.fds, strict=False):
             os.dup2(fd, target)
             os.close(fd)
@@ -207,6 +207,7 @@ def run_in_fork(req: Request, handle: Handler, close: list) -> None:
         os.chdir(request["cwd"])
         os.umask(int(request.get("umask", 0o022)))
         _set_environment(request.get("env") or {})
+        time.tzset()  # the client's TZ, if it sent one
         _use_inherited_fork_server()
         from pipelines.publish.gate_process import inherit_gate_process
 

@@ -62,6 +62,9 @@ class _Running:
 
 
 class Server:
+    """The socket, the queue of requests and the one running fork; a single-threaded loop
+    (``serve_forever``) that never computes itself: every run is a fork (``serve_fork.run_in_fork``)."""
+
     def __init__(self, handle: Handler, path: Path, fingerprint: str) -> None:
         self.handle, self.path, self.fingerprint = handle, path, fingerprint
         self.queue: deque[Request] = deque()

@@ -20,7 +20,7 @@ from pipelines.read.lines import lines_from_words
 from pipelines.read.model import Grid, Page, TextLine
 from pipelines.read.pdfium_objects import PdfiumPages, pdfium_objects_enabled
 from pipelines.read.progress import report
-from pipelines.read.triage import text_only_pages, triage_enabled
+from pipelines.read.triage import text_page, triage_enabled
 
 # 十四、… or （十九）…: the numbered rows of a 收支总表 side
 _ORDINAL_LABEL = re.compile(r"^([一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)])")
@@ -204,18 +204,45 @@ def read_pdf(
 ) -> tuple[list[Page], int]:
     """Read the given 1-based pages (all by default). Returns the pages and the page count.
 
-    With page triage (the default; ``BUDGETWH_PAGE_TRIAGE=0`` turns it off) a cheap pdfium pass
-    first reads the pages that hold running text only; pdfplumber reads the rest, the pages that
-    need its geometry (``pipelines/read/triage.py``), from the characters and ruling lines pdfium
-    finds on them where it reads them as pdfminer would (``pipelines/read/pdfium_objects.py``)."""
+    With page triage (the default; ``BUDGETWH_PAGE_TRIAGE=0`` turns it off) pdfium reads the pages
+    that hold running text only; pdfplumber reads the rest, the pages that need its geometry
+    (``pipelines/read/triage.py``), from the characters and ruling lines pdfium finds on them where
+    it reads them as pdfminer would (``pipelines/read/pdfium_objects.py``). pdfium loads each page
+    once for both. When the triage cannot read a page, pdfplumber reads every page, as when pdfium
+    cannot open the file at all."""
     report("opening the PDF")
-    text_pages = text_only_pages(path, page_numbers) if (triage_enabled() if triage is None else triage) else {}
-    with PdfiumPages(path, enabled=pdfium_objects_enabled()) as fast_objects:
-        return _read_pages(path, page_numbers, text_pages, fast_objects)
+    use_triage = triage_enabled() if triage is None else triage
+    use_objects = pdfium_objects_enabled()
+    with PdfiumPages(path, enabled=use_triage or use_objects) as pdfium_pages:
+        if not pdfium_pages.opened:
+            use_triage = False
+        try:
+            return _read_pages(path, page_numbers, pdfium_pages, triage=use_triage, objects=use_objects)
+        except _TriageFailed:
+            return _read_pages(path, page_numbers, pdfium_pages, triage=False, objects=use_objects)
+
+
+class _TriageFailed(Exception):
+    """pdfium could not read a page for the triage: no page of the file is triaged."""
+
+
+def _triaged(pdfium_pages: PdfiumPages, page_number: int):
+    """The pypdfium2 page and, when it holds running text only, its reading; raises _TriageFailed."""
+    if page_number > len(pdfium_pages):  # pdfium counts fewer pages than pdfminer: pdfminer reads this one
+        return None, None
+    try:
+        pdf_page = pdfium_pages.page(page_number)
+    except Exception as exc:
+        raise _TriageFailed from exc
+    try:
+        return pdf_page, text_page(pdf_page, page_number)
+    except Exception as exc:
+        pdf_page.close()
+        raise _TriageFailed from exc
 
 
 def _read_pages(
-    path: Path, page_numbers: list[int] | None, text_pages: dict[int, Page], fast_objects: PdfiumPages
+    path: Path, page_numbers: list[int] | None, pdfium_pages: PdfiumPages, *, triage: bool, objects: bool
 ) -> tuple[list[Page], int]:
     pages: list[Page] = []
     count = 0
@@ -229,16 +256,21 @@ def _read_pages(
             for n in wanted[start : start + PAGES_PER_OPEN]:
                 report("reading pages", len(pages), len(wanted))
                 page = pdf.pages[n - 1]
-                if n in text_pages:
-                    # pdfium reads damaged streams leniently; pdfminer must still be able to
-                    # decode them, or the file is damaged (and quarantined as such).
-                    decode_content_streams(page)
-                    pages.append(text_pages[n])
-                    continue
-                objects = fast_objects.objects(page)
-                if objects is not None:
+                pdf_page, text = _triaged(pdfium_pages, n) if triage else (None, None)
+                try:
+                    if text is not None:
+                        # pdfium reads damaged streams leniently; pdfminer must still be able to
+                        # decode them, or the file is damaged (and quarantined as such).
+                        decode_content_streams(page)
+                        pages.append(text)
+                        continue
+                    fast = pdfium_pages.objects(page, pdf_page) if objects else None
+                finally:
+                    if pdf_page is not None:
+                        pdf_page.close()
+                if fast is not None:
                     decode_content_streams(page)  # as above: a stream pdfminer cannot decode is damage
-                    page._objects = objects  # pdfplumber's cache of the page's objects: it parses none
+                    page._objects = fast  # pdfplumber's cache of the page's objects: it parses none
                 pages.append(read_pdf_page(page, n))
                 page.flush_cache()
         start += PAGES_PER_OPEN

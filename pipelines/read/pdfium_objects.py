@@ -359,37 +359,52 @@ def page_objects(pdf_page, page_number: int, descents: dict[str, float]) -> dict
 
 
 class PdfiumPages:
-    """pdfium's reading of one PDF's pages, opened once per document; ``objects(n)`` is None for a
+    """pdfium's reading of one PDF, opened once per document: ``page(n)`` loads a page (for the
+    triage and for ``objects``, so a page is parsed by pdfium once); ``objects`` is None for a
     page pdfminer must read (or for all of them when pdfium cannot open the file)."""
 
     def __init__(self, path, *, enabled: bool = True) -> None:
         self._doc = None
         if enabled:
             try:
-                import pypdfium2 as pdfium
+                import pypdfium2
 
-                self._doc = pdfium.PdfDocument(str(path))
+                self._doc = pypdfium2.PdfDocument(str(path))
             except Exception:  # encrypted, damaged: pdfminer reads it and says what is wrong
                 self._doc = None
 
-    def objects(self, plumber_page) -> dict[str, list[dict]] | None:
-        """The objects of the page pdfplumber holds as ``plumber_page``, read by pdfium."""
+    @property
+    def opened(self) -> bool:
+        return self._doc is not None
+
+    def __len__(self) -> int:
+        return len(self._doc) if self._doc is not None else 0
+
+    def page(self, page_number: int):
+        """The 1-based page loaded by pypdfium2 (the caller closes it); raises when pdfium cannot."""
+        if self._doc is None:
+            raise ValueError("pdfium could not open the file")
+        return self._doc[page_number - 1]
+
+    def objects(self, plumber_page, pdf_page=None) -> dict[str, list[dict]] | None:
+        """The objects of the page pdfplumber holds as ``plumber_page``, read by pdfium (from
+        ``pdf_page`` when it is already loaded, else loaded and closed here)."""
         if self._doc is None:
             return None
         try:
             descents = pdfminer_descents(plumber_page)
-            page = self._doc[plumber_page.page_number - 1]
+            if descents is None:
+                return None
+            page = pdf_page if pdf_page is not None else self._doc[plumber_page.page_number - 1]
         except Exception:
-            return None
-        if descents is None:
-            page.close()
             return None
         try:
             return page_objects(page.raw, plumber_page.page_number, descents)
         except Exception:  # whatever pdfium stumbles on, pdfminer reads the page
             return None
         finally:
-            page.close()
+            if page is not pdf_page:
+                page.close()
 
     def __enter__(self) -> PdfiumPages:
         return self

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from dataclasses import dataclass
 from pathlib import Path
 
 import pdfplumber
+from pdfplumber.utils import extract_text
 
 from pipelines.normalize.textnorm import is_meta_cell, looks_like_amount
 from pipelines.read.lineless import page_items
@@ -131,6 +133,46 @@ def _cell_indents(chars: list[dict], table, n_rows: int, n_cols: int) -> list[li
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _TableCells:
+    """A table pdfplumber found: its rows of cell boxes (None where a merged cell covers) and its box."""
+
+    rows: list
+    bbox: tuple[float, float, float, float]
+
+
+class _CharIndex:
+    """A page's characters ordered by the middle of their height, so that the characters of a row
+    are found by bisection rather than by testing every character of the page for every row."""
+
+    def __init__(self, chars: list[dict]) -> None:
+        self.chars = chars
+        middles = [((ch["top"] + ch["bottom"]) / 2, (ch["x0"] + ch["x1"]) / 2) for ch in chars]
+        self._order = sorted(range(len(chars)), key=lambda i: middles[i][0])
+        self._v_mids = [middles[i][0] for i in self._order]
+        self._middles = middles
+
+    def extract(self, table: _TableCells) -> list[list[str | None]]:
+        """``pdfplumber.table.Table.extract()``: the same texts (a character belongs to the cell
+        its middle lies in, taken in the page's order, the text built by ``extract_text``)."""
+        out: list[list[str | None]] = []
+        middles, chars = self._middles, self.chars
+        for row in table.rows:
+            x0, top, x1, bottom = row.bbox
+            lo, hi = bisect_left(self._v_mids, top), bisect_left(self._v_mids, bottom)
+            in_row = sorted(i for i in self._order[lo:hi] if x0 <= middles[i][1] < x1)
+            texts: list[str | None] = []
+            for cell in row.cells:
+                if cell is None:
+                    texts.append(None)
+                    continue
+                cx0, ctop, cx1, cbottom = cell
+                mine = [chars[i] for i in in_row if cx0 <= middles[i][1] < cx1 and ctop <= middles[i][0] < cbottom]
+                texts.append(extract_text(mine) if mine else "")
+            out.append(texts)
+        return out
+
+
 def text_lines(page: pdfplumber.page.Page) -> list[tuple[float, str]]:
     """Lines of running text as (top, text), rebuilt from word positions.
 
@@ -161,12 +203,14 @@ def read_pdf_page(page: pdfplumber.page.Page, page_no: int) -> Page:
     items: list[tuple[float, int, TextLine | Grid]] = []
     for top, text in text_lines(rest):
         items.append((top, 0, TextLine(text=text, page_no=page_no, top=top)))
-    for table in tables:
-        rows = [[None if c is None else c.replace("\r", "") for c in row] for row in table.extract()]
+    page_chars = _CharIndex(page.chars)
+    for found in tables:
+        table = _TableCells(found.rows, found.bbox)  # pdfplumber recomputes ``rows`` at every access
+        rows = [[None if c is None else c.replace("\r", "") for c in row] for row in page_chars.extract(table)]
         width = max((len(r) for r in rows), default=0)
         origins = _cell_origins(table, len(rows), width)
         spans = _column_spans(table, width)
-        indents = _cell_indents(page.chars, table, len(rows), width)
+        indents = _cell_indents(page_chars.chars, table, len(rows), width)
         lifted, kept = _lift_title_rows(rows)
         skipped = len(rows) - len(kept)
         top = table.bbox[1]

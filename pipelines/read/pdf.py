@@ -22,6 +22,7 @@ from pipelines.read.lines import lines_from_words
 from pipelines.read.model import Grid, Page, TextLine
 from pipelines.read.pdfium_objects import PdfiumPages, pdfium_objects_enabled
 from pipelines.read.progress import report
+from pipelines.read.table_finder import find_tables
 from pipelines.read.triage import text_page, triage_enabled
 
 # 十四、… or （十九）…: the numbered rows of a 收支总表 side
@@ -190,7 +191,7 @@ def read_pdf_page(page: pdfplumber.page.Page, page_no: int) -> Page:
     out = Page(page_no=page_no, char_count=len(page.chars))
     if not page.chars:
         return out
-    tables = page.find_tables()
+    tables = find_tables(page)
     if not tables:  # no ruled table: any table on the page is aligned text
         out.items = page_items(page.extract_words(), page_no)
         return out

@@ -21,6 +21,7 @@ from pipelines.read.lineless import page_items
 from pipelines.read.lines import lines_from_words
 from pipelines.read.model import Grid, Page, TextLine
 from pipelines.read.pdfium_objects import PdfiumPages, pdfium_objects_enabled
+from pipelines.read.plumber_objects import parse_objects
 from pipelines.read.progress import report
 from pipelines.read.table_finder import find_tables
 from pipelines.read.triage import text_page, triage_enabled
@@ -316,6 +317,8 @@ def _read_pages(
                 if fast is not None:
                     decode_content_streams(page)  # as above: a stream pdfminer cannot decode is damage
                     page._objects = fast  # pdfplumber's cache of the page's objects: it parses none
+                else:
+                    page._objects = parse_objects(page)  # pdfminer reads the page; the same objects, sooner
                 pages.append(read_pdf_page(page, n))
                 page.flush_cache()
         start += PAGES_PER_OPEN

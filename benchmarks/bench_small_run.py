@@ -17,8 +17,14 @@ warehouse (the default of ``budgetwh ingest`` for a new warehouse folder); ``--h
 every document into a new warehouse with one Dagster home, created before the timed runs (as a
 user's runs share ``$DAGSTER_HOME``); ``--home both`` measures both.
 
+``--server`` also measures each run through a warm ``budgetwh serve`` (assets/serve.py): a server
+is started once, untimed, on a socket of its own, and each served repetition times the same
+``budgetwh ingest`` command (now a client) into a new warehouse; cold and served runs alternate.
+Its CPU seconds are the client's plus the run's fork (a child the server waits for); the gate's
+process is not in them. ``--server-only`` measures served runs alone.
+
     uv run --frozen python benchmarks/bench_small_run.py [--pdf PATH ...|--set sizes] [--repeat 3]
-        [--home fresh|shared|both] [--keep DIR] [--repo /work/main]
+        [--home fresh|shared|both] [--server|--server-only] [--keep DIR] [--repo /work/main]
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -108,17 +115,61 @@ def phases(events: list, process_start: float) -> dict[str, float]:
     return {f"{a} → {b}": marks[b] - marks[a] for a, b in itertools.pairwise(names)}
 
 
-def end_to_end(pdf: Path, work: Path, repo: Path = ROOT, shared_home: Path | None = None) -> dict:
+def _children_cpu(pid: int | None) -> float:
+    """CPU seconds of the children ``pid`` has waited for (``/proc/<pid>/stat`` cutime + cstime)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
+class Server:
+    """A ``budgetwh serve`` of ``repo`` on a socket of its own, started (and warmed) untimed."""
+
+    def __init__(self, repo: Path, scratch: Path) -> None:
+        self.socket = scratch / "serve.sock"
+        env = {**os.environ, "BUDGETWH_SERVER_SOCKET": str(self.socket)}
+        self.log = open(scratch / "serve.log", "w")  # noqa: SIM115  (open while the server runs)
+        started = time.perf_counter()
+        command = [sys.executable, "-m", "pipelines.cli", "serve"]
+        self.proc = subprocess.Popen(command, cwd=repo, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        while self.status() is None:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"budgetwh serve exited: {(scratch / 'serve.log').read_text()}")
+            time.sleep(0.2)
+        print(f"budgetwh serve ready in {time.perf_counter() - started:.1f} s (untimed)", flush=True)
+
+    def status(self) -> dict | None:
+        from pipelines.run.serve_client import ask_server
+
+        return ask_server("status", self.socket, timeout=5)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(60)
+        self.log.close()
+
+
+def end_to_end(
+    pdf: Path, work: Path, repo: Path = ROOT, shared_home: Path | None = None, server: Server | None = None
+) -> dict:
     """``budgetwh ingest`` of ``pdf`` into a warehouse in the empty folder ``work``, fresh process,
     with the code of ``repo`` (another checkout of the project, for a before/after comparison);
-    its Dagster home beside the warehouse (new), or ``shared_home`` (one home for every run)."""
+    its Dagster home beside the warehouse (new), or ``shared_home`` (one home for every run). With
+    ``server`` the command is a client of that server (else it runs in process)."""
     work.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "BUDGETWH_WAREHOUSE")}
+    env["BUDGETWH_SERVER"] = "0" if server is None else "1"
+    if server is not None:
+        env["BUDGETWH_SERVER_SOCKET"] = str(server.socket)
+        served_before = server.status()["served"]
     if shared_home is not None:
         env["DAGSTER_HOME"] = str(shared_home)
     command = [sys.executable, "-m", "pipelines.cli", "ingest", "--warehouse", str(work / "wh.duckdb"), str(pdf)]
     started_wall = time.time()
+    server_pid = server.proc.pid if server is not None else None
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before_served = _children_cpu(server_pid)
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -126,8 +177,13 @@ def end_to_end(pdf: Path, work: Path, repo: Path = ROOT, shared_home: Path | Non
     # CPU of the command and the processes it waited for (the gate's process and its helper); the
     # parse workers are children of the fork server, which nobody waits for: their CPU is not in it
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if server is not None:  # the run's fork, reaped by the server (a moment after the client ends)
+        time.sleep(0.2)
+        cpu += _children_cpu(server_pid) - before_served
     if proc.returncode != 0:
         raise RuntimeError(f"ingest failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    if server is not None and server.status()["served"] != served_before + 1:
+        raise RuntimeError(f"the server did not run the ingest:\n{proc.stdout}\n{proc.stderr}")
     if "1 loaded" not in proc.stdout:
         raise RuntimeError(f"the document was not loaded:\n{proc.stdout}")
     if shared_home is None:
@@ -150,23 +206,32 @@ def _fixed_cost(points: list[tuple[float, float]]) -> str:
     return f"{me - slope * mb:.2f} s fixed + {slope:.2f} × bare pdfplumber seconds"
 
 
-def measure(pdf: Path, args, scratch: Path, home: str, shared_home: Path | None) -> dict:
+def measure(pdf: Path, args, scratch: Path, home: str, shared_home: Path | None, server: Server | None) -> list[dict]:
+    """Per mode (cold: in process; served: through ``server``), the medians of ``--repeat`` runs;
+    the modes alternate repetition by repetition, so that a change of load affects both alike."""
     med = statistics.median
-    bare, e2e = [], []
+    modes = (["cold"] if not args.server_only else []) + (["served"] if server is not None else [])
+    bare: list[dict] = []
+    e2e: dict[str, list[dict]] = {m: [] for m in modes}
     for i in range(args.repeat):
         b = bare_pdfplumber(pdf)
-        r = end_to_end(pdf, scratch / f"{pdf.stem}-{home}-{i}", args.repo.resolve(), shared_home)
         bare.append(b)
-        e2e.append(r)
-        print(
-            f"  #{i + 1} ({home} home): bare pdfplumber {b['extract_s']:.2f} s ({b['process_s']:.2f} s as a process), "
-            f"ingest {r['seconds']:.2f} s ({r['cpu_s']:.2f} s CPU), ratio {b['extract_s'] / r['seconds']:.3f}, {r['events']} events",
-            flush=True,
-        )
-    typical = sorted(e2e, key=lambda r: r["seconds"])[len(e2e) // 2]
-    return {"pdf": pdf, "home": home, "pages": bare[0]["pages"], "bare_s": med(b["extract_s"] for b in bare),
-            "process_s": med(b["process_s"] for b in bare), "end_to_end_s": med(r["seconds"] for r in e2e), "cpu_s": med(r["cpu_s"] for r in e2e),
-            "typical": typical}  # fmt: skip
+        for mode in modes:
+            r = end_to_end(pdf, scratch / f"{pdf.stem}-{home}-{mode}-{i}", args.repo.resolve(), shared_home,
+                           server if mode == "served" else None)  # fmt: skip
+            e2e[mode].append(r)
+            print(
+                f"  #{i + 1} ({home} home, {mode}): bare pdfplumber {b['extract_s']:.2f} s ({b['process_s']:.2f} s as a process), "
+                f"ingest {r['seconds']:.2f} s ({r['cpu_s']:.2f} s CPU), ratio {b['extract_s'] / r['seconds']:.3f}, {r['events']} events",
+                flush=True,
+            )
+    out = []
+    for mode, runs in e2e.items():
+        typical = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+        out.append({"pdf": pdf, "home": home, "mode": mode, "pages": bare[0]["pages"], "bare_s": med(b["extract_s"] for b in bare),
+                    "process_s": med(b["process_s"] for b in bare), "end_to_end_s": med(r["seconds"] for r in runs),
+                    "cpu_s": med(r["cpu_s"] for r in runs), "typical": typical})  # fmt: skip
+    return out
 
 
 def _name(pdf: Path) -> str:
@@ -184,13 +249,19 @@ def main() -> int:
         "--repo", type=Path, default=ROOT, help="run the ingest with this checkout's code (default: this one)"
     )
     ap.add_argument("--json", action="store_true", help="print the medians as JSON too")
+    ap.add_argument("--server", action="store_true", help="also time each run through a warm budgetwh serve")
+    ap.add_argument("--server-only", action="store_true", help="time runs through a warm budgetwh serve only")
     args = ap.parse_args()
+    args.server = args.server or args.server_only
     pdfs = [p.resolve() for p in (args.pdf or [])] + [p.resolve() for p in SETS.get(args.set, [])]
     pdfs = pdfs or [DEFAULT_PDF]
     homes = ["fresh", "shared"] if args.home == "both" else [args.home]
     scratch = Path(tempfile.mkdtemp(prefix="bench-small-run-")) if args.keep is None else args.keep.resolve()
     results = []
+    server = None
     try:
+        if args.server:
+            server = Server(args.repo.resolve(), scratch)
         shared_home = None
         if "shared" in homes:  # created (and used once) before the timed runs, as a user's home is
             shared_home = scratch / "shared_dagster_home"
@@ -198,19 +269,26 @@ def main() -> int:
         for pdf in pdfs:
             print(f"{_name(pdf)}", flush=True)
             for home in homes:
-                results.append(measure(pdf, args, scratch, home, shared_home if home == "shared" else None))
+                results += measure(pdf, args, scratch, home, shared_home if home == "shared" else None, server)
     finally:
+        if server is not None:
+            server.stop()
         if args.keep is None:
             shutil.rmtree(scratch, ignore_errors=True)
-    print(f"\n{'document':<70} {'pages':>5} {'home':>6} {'bare s':>7} {'ingest s':>8} {'CPU s':>6} {'ratio':>6}")
+    print(
+        f"\n{'document':<70} {'pages':>5} {'home':>6} {'mode':>6} {'bare s':>7} {'ingest s':>8} {'CPU s':>6} {'ratio':>6}"
+    )
     for r in results:
-        print(f"{_name(r['pdf'])[-70:]:<70} {r['pages']:>5} {r['home']:>6} {r['bare_s']:>7.2f} "
+        print(f"{_name(r['pdf'])[-70:]:<70} {r['pages']:>5} {r['home']:>6} {r['mode']:>6} {r['bare_s']:>7.2f} "
               f"{r['end_to_end_s']:>8.2f} {r['cpu_s']:>6.2f} {r['bare_s'] / r['end_to_end_s']:>6.3f}")  # fmt: skip
     for home in homes:
-        points = [(r["bare_s"], r["end_to_end_s"]) for r in results if r["home"] == home]
-        print(f"fixed cost of a run ({home} home): {_fixed_cost(points)}")
+        for mode in sorted({r["mode"] for r in results}):
+            points = [(r["bare_s"], r["end_to_end_s"]) for r in results if r["home"] == home and r["mode"] == mode]
+            print(f"fixed cost of a run ({home} home, {mode}): {_fixed_cost(points)}")
     typical = results[0]["typical"]
-    print(f"\nthe first document's median run ({results[0]['home']} home): {typical['events']} Dagster events")
+    print(
+        f"\nthe first document's median run ({results[0]['home']} home, {results[0]['mode']}): {typical['events']} Dagster events"
+    )
     print("  by type: " + ", ".join(f"{k} {v}" for k, v in sorted(typical["kinds"].items(), key=lambda kv: -kv[1])))
     print("  phases (Dagster event times):")
     for name, s in typical["phases"].items():
@@ -219,7 +297,7 @@ def main() -> int:
     for line in typical["messages"]:
         print(f"    {line[:150]}")
     if args.json:
-        print(json.dumps([{"pdf": _name(r["pdf"]), "home": r["home"], "pages": r["pages"], "bare_s": r["bare_s"],
+        print(json.dumps([{"pdf": _name(r["pdf"]), "home": r["home"], "mode": r["mode"], "pages": r["pages"], "bare_s": r["bare_s"],
                            "process_s": r["process_s"], "end_to_end_s": r["end_to_end_s"], "cpu_s": r["cpu_s"],
                            "ratio": r["bare_s"] / r["end_to_end_s"], "events": r["typical"]["events"]}
                           for r in results], ensure_ascii=False))  # fmt: skip

@@ -9,7 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines.run.sources import DEFAULT_INBOX, PROJECT_ROOT, default_dagster_home, default_inbox, default_warehouse
+# Light (no parser, no Dagster): ``budgetwh ingest`` first asks a running ``budgetwh serve``
+# (pipelines/run/serve_client.py), and that client must start in a tenth of a second.
+from pipelines.run.paths import DEFAULT_INBOX, PROJECT_ROOT, default_dagster_home, default_inbox, default_warehouse
 
 
 def _prepare_dagster_home(warehouse: Path) -> Path:
@@ -167,6 +169,31 @@ def cmd_samples(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pipelines.run.serve_client import ask_server, code_fingerprint, socket_path
+
+    path = socket_path()
+    if args.stop or args.status:
+        answer = ask_server("stop" if args.stop else "status", path)
+        if answer is None:
+            print(f"no ingest server listens on {path}")
+            return 0 if args.stop else 1
+        if args.status:
+            print(" ".join(f"{k}={v}" for k, v in answer.items()))
+            return 0
+        print(
+            f"stopping the ingest server (pid {answer['pid']})"
+            + (" after its current run" if answer.get("busy") else "")
+        )
+        while ask_server("status", path, timeout=5) is not None:
+            time.sleep(0.1)
+        return 0
+    fingerprint = code_fingerprint()  # before the imports: an edit made while the server starts counts
+    from assets.serve import serve
+
+    return serve(main, path, fingerprint, warm=not args.no_warm_up)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="budgetwh",
@@ -235,6 +262,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--count", type=int, default=0, help="synthetic documents to add beyond the fixed samples")
     s.add_argument("--seed", type=int, default=7)
     s.set_defaults(func=cmd_samples)
+
+    s = sub.add_parser(
+        "serve",
+        help="keep a warm process that runs `budgetwh ingest` for this checkout (opt-in; faster small runs)",
+        description="Run in the foreground until stopped: Dagster, Great Expectations and the parse workers are "
+        "loaded once, and every `budgetwh ingest` of this checkout then runs here (each in a fork, one at a time; "
+        "the same job, output and exit code). Socket: $BUDGETWH_SERVER_SOCKET or ~/.cache/budgetwh/serve-*.sock. "
+        "BUDGETWH_SERVER=0 makes `budgetwh ingest` run in its own process.",
+    )
+    s.add_argument("--stop", action="store_true", help="stop the running server (after its current run) and wait")
+    s.add_argument("--status", action="store_true", help="print whether a server runs, and what it does")
+    s.add_argument("--no-warm-up", action="store_true", help="skip the warm-up ingest of a generated sample")
+    s.set_defaults(func=cmd_serve)
     return p
 
 
@@ -247,7 +287,19 @@ def run() -> None:
     """The ``budgetwh`` command: ``main``, then a quick exit. After an ingest the interpreter holds
     Dagster, Great Expectations and pandas; tearing those module graphs down took 1.3 s of a 22 s
     corpus ingest and serves nothing. Exit handlers still run (logging, worker pools, the fork
-    server) and the output is flushed; only the module teardown is skipped."""
+    server) and the output is flushed; only the module teardown is skipped.
+
+    ``budgetwh ingest`` is first offered to a running ``budgetwh serve`` (nothing heavy is imported
+    for that); without one it runs here."""
+    argv = sys.argv[1:]
+    if argv[:1] == ["ingest"]:
+        from pipelines.run.serve_client import ingest_via_server
+
+        served = ingest_via_server(argv)
+        if served is not None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(served)
     code = main()
     atexit._run_exitfuncs()
     sys.stdout.flush()

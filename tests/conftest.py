@@ -15,6 +15,10 @@ SHARED = Path(os.environ.get("BUDGETWH_SHARED", ROOT.parent / "shared"))
 CORPUS = SHARED / "corpus"
 SEEDS = SHARED / "seeds"
 
+# A developer's running `budgetwh serve` (assets/serve.py) does not take the tests' ingests: each
+# runs in its own process unless a test asks for a server of its own (tests/test_serve.py).
+os.environ.setdefault("BUDGETWH_SERVER", "0")
+
 needs_shared = pytest.mark.skipif(
     not CORPUS.is_dir() or not SEEDS.is_dir(),
     reason=f"the real documents are not here ({SHARED} is absent): tests on ../shared are skipped",

@@ -36,6 +36,8 @@ import threading
 import traceback
 from pathlib import Path
 
+from pipelines.publish.lake import pid_alive
+
 _log = logging.getLogger("budgetwh")
 
 # Settings the gate reads from the environment: sent with every request, so that a variable
@@ -62,9 +64,13 @@ class GateProcess:
         os.close(write_fd)
         self._answers = os.fdopen(read_fd, "rb")
         self._lock = threading.Lock()
+        self._owner = os.getpid()
+        self._requests = 0
 
     @property
     def alive(self) -> bool:
+        if self._owner != os.getpid():  # used by a fork of its parent (``inherit_gate_process``): not our child
+            return pid_alive(self._proc.pid)
         return self._proc.poll() is None
 
     def validate_warehouse(self, db_path: Path, **kwargs) -> dict:
@@ -72,10 +78,17 @@ class GateProcess:
         when the child could not answer (died, or the gate raised there)."""
         env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
         with self._lock:
+            # Each request is numbered and its answer names it: an answer to a request whose asker
+            # gave up (a fork of ``budgetwh serve`` stopped mid-gate) is read past, never taken.
+            self._requests += 1
+            request_id = f"{os.getpid()}-{self._requests}"
             try:
-                pickle.dump(("validate_warehouse", str(db_path), kwargs, env), self._proc.stdin)
+                pickle.dump(("validate_warehouse", str(db_path), kwargs, env, request_id), self._proc.stdin)
                 self._proc.stdin.flush()
-                status, value = pickle.load(self._answers)
+                while True:
+                    status, value, *answered = pickle.load(self._answers)
+                    if answered == [request_id]:
+                        break
             except (OSError, EOFError, pickle.UnpicklingError) as exc:
                 raise GateProcessError(f"the gate process stopped ({exc!r}, exit code {self._proc.poll()})") from exc
         if status != "ok":
@@ -83,6 +96,8 @@ class GateProcess:
         return value
 
     def close(self) -> None:
+        if self._owner != os.getpid():  # a fork's copy: the process that started it closes it
+            return
         try:
             if self._proc.stdin:
                 self._proc.stdin.close()  # the child's loop ends at EOF
@@ -116,6 +131,17 @@ def start_gate_process() -> GateProcess | None:
         return None
     atexit.register(stop_gate_process)
     return _process
+
+
+def inherit_gate_process() -> bool:
+    """In a fork of the process that started the gate's process (``budgetwh serve`` runs each
+    request in one): use it from here, as the only process that asks it while this one lives.
+    True when there is one."""
+    global _process_pid
+    if _process is None or not _process.alive:
+        return False
+    _process_pid = os.getpid()
+    return True
 
 
 def gate_process_running() -> bool:
@@ -247,7 +273,7 @@ def _validate(db_path: str, kwargs: dict, helper: _Helper | None) -> tuple[dict,
 def _answer_requests(requests, answers, helper: _Helper | None = None) -> None:
     while True:
         try:
-            verb, db_path, kwargs, env = pickle.load(requests)
+            verb, db_path, kwargs, env, *request_id = pickle.load(requests)
         except EOFError:
             return
         _set_env(env)
@@ -260,7 +286,7 @@ def _answer_requests(requests, answers, helper: _Helper | None = None) -> None:
         except BaseException:  # reported to the parent, which validates itself and raises it there
             answer = ("error", traceback.format_exc(limit=8))
         try:
-            pickle.dump(answer, answers)
+            pickle.dump((*answer, *request_id), answers)
             answers.flush()
         except OSError:  # nobody is waiting any more
             return
@@ -288,3 +314,6 @@ def _serve() -> None:
 
 if __name__ == "__main__":
     _serve()
+    # Without the interpreter's teardown: unwinding Great Expectations' module graph took ~0.8 s,
+    # and the run that closed this process waits for it to exit (the answers are flushed already).
+    os._exit(0)

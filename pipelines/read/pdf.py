@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from dataclasses import dataclass
 from pathlib import Path
 
 import pdfplumber
+from pdfplumber.utils import extract_text
 
 from pipelines.normalize.textnorm import is_meta_cell, looks_like_amount
 from pipelines.read.lineless import page_items
 from pipelines.read.lines import lines_from_words
 from pipelines.read.model import Grid, Page, TextLine
 from pipelines.read.pdfium_objects import PdfiumPages, pdfium_objects_enabled
+from pipelines.read.plumber_objects import parse_objects
 from pipelines.read.progress import report
-from pipelines.read.triage import text_only_pages, triage_enabled
+from pipelines.read.table_finder import find_tables
+from pipelines.read.triage import text_page, triage_enabled
 
 # 十四、… or （十九）…: the numbered rows of a 收支总表 side
 _ORDINAL_LABEL = re.compile(r"^([一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)])")
@@ -131,6 +135,46 @@ def _cell_indents(chars: list[dict], table, n_rows: int, n_cols: int) -> list[li
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _TableCells:
+    """A table pdfplumber found: its rows of cell boxes (None where a merged cell covers) and its box."""
+
+    rows: list
+    bbox: tuple[float, float, float, float]
+
+
+class _CharIndex:
+    """A page's characters ordered by the middle of their height, so that the characters of a row
+    are found by bisection rather than by testing every character of the page for every row."""
+
+    def __init__(self, chars: list[dict]) -> None:
+        self.chars = chars
+        middles = [((ch["top"] + ch["bottom"]) / 2, (ch["x0"] + ch["x1"]) / 2) for ch in chars]
+        self._order = sorted(range(len(chars)), key=lambda i: middles[i][0])
+        self._v_mids = [middles[i][0] for i in self._order]
+        self._middles = middles
+
+    def extract(self, table: _TableCells) -> list[list[str | None]]:
+        """``pdfplumber.table.Table.extract()``: the same texts (a character belongs to the cell
+        its middle lies in, taken in the page's order, the text built by ``extract_text``)."""
+        out: list[list[str | None]] = []
+        middles, chars = self._middles, self.chars
+        for row in table.rows:
+            x0, top, x1, bottom = row.bbox
+            lo, hi = bisect_left(self._v_mids, top), bisect_left(self._v_mids, bottom)
+            in_row = sorted(i for i in self._order[lo:hi] if x0 <= middles[i][1] < x1)
+            texts: list[str | None] = []
+            for cell in row.cells:
+                if cell is None:
+                    texts.append(None)
+                    continue
+                cx0, ctop, cx1, cbottom = cell
+                mine = [chars[i] for i in in_row if cx0 <= middles[i][1] < cx1 and ctop <= middles[i][0] < cbottom]
+                texts.append(extract_text(mine) if mine else "")
+            out.append(texts)
+        return out
+
+
 def text_lines(page: pdfplumber.page.Page) -> list[tuple[float, str]]:
     """Lines of running text as (top, text), rebuilt from word positions.
 
@@ -148,7 +192,7 @@ def read_pdf_page(page: pdfplumber.page.Page, page_no: int) -> Page:
     out = Page(page_no=page_no, char_count=len(page.chars))
     if not page.chars:
         return out
-    tables = page.find_tables()
+    tables = find_tables(page)
     if not tables:  # no ruled table: any table on the page is aligned text
         out.items = page_items(page.extract_words(), page_no)
         return out
@@ -161,12 +205,14 @@ def read_pdf_page(page: pdfplumber.page.Page, page_no: int) -> Page:
     items: list[tuple[float, int, TextLine | Grid]] = []
     for top, text in text_lines(rest):
         items.append((top, 0, TextLine(text=text, page_no=page_no, top=top)))
-    for table in tables:
-        rows = [[None if c is None else c.replace("\r", "") for c in row] for row in table.extract()]
+    page_chars = _CharIndex(page.chars)
+    for found in tables:
+        table = _TableCells(found.rows, found.bbox)  # pdfplumber recomputes ``rows`` at every access
+        rows = [[None if c is None else c.replace("\r", "") for c in row] for row in page_chars.extract(table)]
         width = max((len(r) for r in rows), default=0)
         origins = _cell_origins(table, len(rows), width)
         spans = _column_spans(table, width)
-        indents = _cell_indents(page.chars, table, len(rows), width)
+        indents = _cell_indents(page_chars.chars, table, len(rows), width)
         lifted, kept = _lift_title_rows(rows)
         skipped = len(rows) - len(kept)
         top = table.bbox[1]
@@ -204,18 +250,45 @@ def read_pdf(
 ) -> tuple[list[Page], int]:
     """Read the given 1-based pages (all by default). Returns the pages and the page count.
 
-    With page triage (the default; ``BUDGETWH_PAGE_TRIAGE=0`` turns it off) a cheap pdfium pass
-    first reads the pages that hold running text only; pdfplumber reads the rest, the pages that
-    need its geometry (``pipelines/read/triage.py``), from the characters and ruling lines pdfium
-    finds on them where it reads them as pdfminer would (``pipelines/read/pdfium_objects.py``)."""
+    With page triage (the default; ``BUDGETWH_PAGE_TRIAGE=0`` turns it off) pdfium reads the pages
+    that hold running text only; pdfplumber reads the rest, the pages that need its geometry
+    (``pipelines/read/triage.py``), from the characters and ruling lines pdfium finds on them where
+    it reads them as pdfminer would (``pipelines/read/pdfium_objects.py``). pdfium loads each page
+    once for both. When the triage cannot read a page, pdfplumber reads every page, as when pdfium
+    cannot open the file at all."""
     report("opening the PDF")
-    text_pages = text_only_pages(path, page_numbers) if (triage_enabled() if triage is None else triage) else {}
-    with PdfiumPages(path, enabled=pdfium_objects_enabled()) as fast_objects:
-        return _read_pages(path, page_numbers, text_pages, fast_objects)
+    use_triage = triage_enabled() if triage is None else triage
+    use_objects = pdfium_objects_enabled()
+    with PdfiumPages(path, enabled=use_triage or use_objects) as pdfium_pages:
+        if not pdfium_pages.opened:
+            use_triage = False
+        try:
+            return _read_pages(path, page_numbers, pdfium_pages, triage=use_triage, objects=use_objects)
+        except _TriageFailed:
+            return _read_pages(path, page_numbers, pdfium_pages, triage=False, objects=use_objects)
+
+
+class _TriageFailed(Exception):
+    """pdfium could not read a page for the triage: no page of the file is triaged."""
+
+
+def _triaged(pdfium_pages: PdfiumPages, page_number: int):
+    """The pypdfium2 page and, when it holds running text only, its reading; raises _TriageFailed."""
+    if page_number > len(pdfium_pages):  # pdfium counts fewer pages than pdfminer: pdfminer reads this one
+        return None, None
+    try:
+        pdf_page = pdfium_pages.page(page_number)
+    except Exception as exc:
+        raise _TriageFailed from exc
+    try:
+        return pdf_page, text_page(pdf_page, page_number)
+    except Exception as exc:
+        pdf_page.close()
+        raise _TriageFailed from exc
 
 
 def _read_pages(
-    path: Path, page_numbers: list[int] | None, text_pages: dict[int, Page], fast_objects: PdfiumPages
+    path: Path, page_numbers: list[int] | None, pdfium_pages: PdfiumPages, *, triage: bool, objects: bool
 ) -> tuple[list[Page], int]:
     pages: list[Page] = []
     count = 0
@@ -229,16 +302,23 @@ def _read_pages(
             for n in wanted[start : start + PAGES_PER_OPEN]:
                 report("reading pages", len(pages), len(wanted))
                 page = pdf.pages[n - 1]
-                if n in text_pages:
-                    # pdfium reads damaged streams leniently; pdfminer must still be able to
-                    # decode them, or the file is damaged (and quarantined as such).
-                    decode_content_streams(page)
-                    pages.append(text_pages[n])
-                    continue
-                objects = fast_objects.objects(page)
-                if objects is not None:
+                pdf_page, text = _triaged(pdfium_pages, n) if triage else (None, None)
+                try:
+                    if text is not None:
+                        # pdfium reads damaged streams leniently; pdfminer must still be able to
+                        # decode them, or the file is damaged (and quarantined as such).
+                        decode_content_streams(page)
+                        pages.append(text)
+                        continue
+                    fast = pdfium_pages.objects(page, pdf_page) if objects else None
+                finally:
+                    if pdf_page is not None:
+                        pdf_page.close()
+                if fast is not None:
                     decode_content_streams(page)  # as above: a stream pdfminer cannot decode is damage
-                    page._objects = objects  # pdfplumber's cache of the page's objects: it parses none
+                    page._objects = fast  # pdfplumber's cache of the page's objects: it parses none
+                else:
+                    page._objects = parse_objects(page)  # pdfminer reads the page; the same objects, sooner
                 pages.append(read_pdf_page(page, n))
                 page.flush_cache()
         start += PAGES_PER_OPEN

@@ -32,6 +32,8 @@ import itertools
 import os
 import re
 
+from pipelines.read.pdfium_calls import handle, pdfium
+
 _SUBPATH = re.compile(r"m[^m]+")
 
 
@@ -54,30 +56,32 @@ def _exact(value: float) -> float:
 DECIMALS = 4
 
 
-def _matrix(obj) -> tuple[float, ...]:
+def _matrix(obj: int) -> tuple[float, ...]:
     import pypdfium2.raw as raw
 
     m = raw.FS_MATRIX()
-    if not raw.FPDFPageObj_GetMatrix(obj, m):
+    if not pdfium().FPDFPageObj_GetMatrix(obj, ctypes.addressof(m)):
         raise ValueError("no matrix")
     return tuple(_exact(v) for v in (m.a, m.b, m.c, m.d, m.e, m.f))
 
 
-def _path_segments(obj) -> list[tuple]:
+def _path_segments(obj: int) -> list[tuple]:
     """The path as pdfminer records it: ('m', x, y), ('l', x, y), ('c', x1, y1, x2, y2, x3, y3),
     ('h',), in the path's own coordinates."""
     import pypdfium2.raw as raw
 
     # bound once: a table page has thousands of segments, each a few calls into pdfium
-    get_segment, get_point = raw.FPDFPath_GetPathSegment, raw.FPDFPathSegment_GetPoint
-    get_type, get_close = raw.FPDFPathSegment_GetType, raw.FPDFPathSegment_GetClose
+    c = pdfium()
+    get_segment, get_point = c.FPDFPath_GetPathSegment, c.FPDFPathSegment_GetPoint
+    get_type, get_close = c.FPDFPathSegment_GetType, c.FPDFPathSegment_GetClose
     moveto, lineto, bezierto = raw.FPDF_SEGMENT_MOVETO, raw.FPDF_SEGMENT_LINETO, raw.FPDF_SEGMENT_BEZIERTO
     out: list[tuple] = []
     x, y = ctypes.c_float(), ctypes.c_float()
+    px, py = ctypes.addressof(x), ctypes.addressof(y)
     bezier: list[float] = []
-    for i in range(raw.FPDFPath_CountSegments(obj)):
+    for i in range(c.FPDFPath_CountSegments(obj)):
         seg = get_segment(obj, i)
-        get_point(seg, x, y)
+        get_point(seg, px, py)
         kind = get_type(seg)
         if kind == lineto:
             out.append(("l", round(x.value, DECIMALS), round(y.value, DECIMALS)))
@@ -133,36 +137,40 @@ def _paint(path: list[tuple], ctm: tuple[float, ...], height: float, extras: dic
     out.setdefault(kind, []).append(obj)
 
 
-def _text_objects(pdf_page, height: float) -> dict[int, tuple[float, float]] | None:
-    """The page's text objects by handle, each with the top-left of its box (top-down); None when
-    the page holds a form XObject (nested objects under their own matrix: pdfminer reads them)."""
+def _page_objects(pdf_page: int, height: float) -> tuple[dict[int, tuple[float, float]], list[int]] | None:
+    """The page's text objects by handle, each with the top-left of its box (top-down), and its
+    path objects; None when the page holds a form XObject (nested objects under their own matrix:
+    pdfminer reads them)."""
     import pypdfium2.raw as raw
 
-    get_object, get_type = raw.FPDFPage_GetObject, raw.FPDFPageObj_GetType
+    c = pdfium()
+    get_object, get_type, get_bounds = c.FPDFPage_GetObject, c.FPDFPageObj_GetType, c.FPDFPageObj_GetBounds
+    form, text, path = raw.FPDF_PAGEOBJ_FORM, raw.FPDF_PAGEOBJ_TEXT, raw.FPDF_PAGEOBJ_PATH
     left, bottom, right, top = (ctypes.c_float() for _ in range(4))
-    out: dict[int, tuple[float, float]] = {}
-    for i in range(raw.FPDFPage_CountObjects(pdf_page)):
+    box = [ctypes.addressof(v) for v in (left, bottom, right, top)]
+    texts: dict[int, tuple[float, float]] = {}
+    paths: list[int] = []
+    for i in range(c.FPDFPage_CountObjects(pdf_page)):
         obj = get_object(pdf_page, i)
         kind = get_type(obj)
-        if kind == raw.FPDF_PAGEOBJ_FORM:
+        if kind == form:
             return None
-        if kind == raw.FPDF_PAGEOBJ_TEXT and raw.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
-            out[ctypes.cast(obj, ctypes.c_void_p).value] = (left.value, height - top.value)
-    return out
+        if kind == text and get_bounds(obj, *box):
+            texts[obj] = (left.value, height - top.value)
+        elif kind == path:
+            paths.append(obj)
+    return texts, paths
 
 
-def _paths(pdf_page, height: float, page_number: int) -> dict[str, list[dict]]:
-    import pypdfium2.raw as raw
-
+def _paths(path_objects: list[int], height: float, page_number: int) -> dict[str, list[dict]]:
+    c = pdfium()
     out: dict[str, list[dict]] = {}
     fill, stroke = ctypes.c_int(), ctypes.c_int()
     width = ctypes.c_float()
-    for i in range(raw.FPDFPage_CountObjects(pdf_page)):
-        obj = raw.FPDFPage_GetObject(pdf_page, i)
-        if raw.FPDFPageObj_GetType(obj) != raw.FPDF_PAGEOBJ_PATH:
-            continue
-        raw.FPDFPath_GetDrawMode(obj, fill, stroke)
-        raw.FPDFPageObj_GetStrokeWidth(obj, width)
+    pfill, pstroke, pwidth = ctypes.addressof(fill), ctypes.addressof(stroke), ctypes.addressof(width)
+    for obj in path_objects:
+        c.FPDFPath_GetDrawMode(obj, pfill, pstroke)
+        c.FPDFPageObj_GetStrokeWidth(obj, pwidth)
         extras = {
             "page_number": page_number, "linewidth": width.value, "stroke": bool(stroke.value),
             "fill": bool(fill.value),
@@ -185,61 +193,70 @@ def _font_key(name: str | bytes) -> str:
     return _SUBSET_PREFIX.sub("", name)
 
 
-def _font_name(font) -> str:
-    import pypdfium2.raw as raw
-
-    n = raw.FPDFFont_GetBaseFontName(font, None, 0)
+def _font_name(font: int) -> str:
+    get_name = pdfium().FPDFFont_GetBaseFontName
+    n = get_name(font, None, 0)
     buf = ctypes.create_string_buffer(n)
-    raw.FPDFFont_GetBaseFontName(font, buf, n)
+    get_name(font, ctypes.addressof(buf), n)
     return _font_key(buf.value)
 
 
 def _chars(
-    textpage, height: float, page_number: int, descents: dict[str, float], with_chars: set[int]
+    textpage: int, height: float, page_number: int, descents: dict[str, float], with_chars: set[int]
 ) -> list[dict] | None:
     """The page's characters; the handles of the text objects they belong to go to ``with_chars``."""
     import pypdfium2.raw as raw
 
+    c = pdfium()
+    unicode_of, generated, map_error = c.FPDFText_GetUnicode, c.FPDFText_IsGenerated, c.FPDFText_HasUnicodeMapError
+    hyphen, matrix_of, loose_box = c.FPDFText_IsHyphen, c.FPDFText_GetMatrix, c.FPDFText_GetLooseCharBox
+    origin_of, object_of, size_of = c.FPDFText_GetCharOrigin, c.FPDFText_GetTextObject, c.FPDFText_GetFontSize
     box = raw.FS_RECTF()
     ox, oy = ctypes.c_double(), ctypes.c_double()
     m = raw.FS_MATRIX()
-    names: dict[int, str] = {}
+    pbox, pox, poy, pm = (ctypes.addressof(v) for v in (box, ox, oy, m))
+    names: dict[int, str] = {}  # font handle: name
+    # the text object of the last character, its font's name and descent (characters come by object)
+    last_object, name, descent, size, height_of_char, matrix = None, "", 0.0, 0.0, 0.0, ()
     chars: list[dict] = []
-    for i in range(raw.FPDFText_CountChars(textpage)):
-        code = raw.FPDFText_GetUnicode(textpage, i)
-        if raw.FPDFText_IsGenerated(textpage, i) == 1:
+    for i in range(c.FPDFText_CountChars(textpage)):
+        code = unicode_of(textpage, i)
+        if generated(textpage, i) == 1:
             continue  # spaces and line breaks pdfium inserts itself
-        if code in (0, 0xFFFD, 0xFFFE) or raw.FPDFText_HasUnicodeMapError(textpage, i) == 1:
+        if code in (0, 0xFFFD, 0xFFFE) or map_error(textpage, i) == 1:
             return None
-        if code == 0x02 or raw.FPDFText_IsHyphen(textpage, i) == 1:
+        if code == 0x02 or hyphen(textpage, i) == 1:
             return None  # a hyphen ending a line: pdfium replaces it (and drops spaces before it)
         ch = chr(code)
         if ch in "\r\n":
             continue
-        if not raw.FPDFText_GetMatrix(textpage, i, m) or m.b != 0 or m.c != 0 or m.a <= 0 or m.d <= 0:
-            return None  # rotated, skewed or mirrored text
-        raw.FPDFText_GetLooseCharBox(textpage, i, box)
-        raw.FPDFText_GetCharOrigin(textpage, i, ox, oy)
-        text_object = raw.FPDFText_GetTextObject(textpage, i)
-        with_chars.add(ctypes.cast(text_object, ctypes.c_void_p).value)
-        font = raw.FPDFTextObj_GetFont(text_object)
-        handle = ctypes.cast(font, ctypes.c_void_p).value
-        if handle not in names:
-            names[handle] = _font_name(font)
-        descent = descents.get(names[handle], descents.get(ANY_FONT))
-        if descent is None:
-            return None  # a font pdfminer would not find (or two of one name) on this page
-        # pdfium's size is the font's (Tf); the character's box is scaled by its matrix too
-        size = raw.FPDFText_GetFontSize(textpage, i) * m.d
-        x0, x1 = _exact(box.left), _exact(box.right)
-        y0 = _exact(oy.value + descent * size)
-        y1 = y0 + _exact(size)
+        loose_box(textpage, i, pbox)
+        origin_of(textpage, i, pox, poy)
+        text_object = object_of(textpage, i)
+        if text_object != last_object:
+            # a text object has one matrix, one font and one size: read them once for its characters
+            if not matrix_of(textpage, i, pm) or m.b != 0 or m.c != 0 or m.a <= 0 or m.d <= 0:
+                return None  # rotated, skewed or mirrored text
+            with_chars.add(text_object)
+            font = c.FPDFTextObj_GetFont(text_object)
+            if font not in names:
+                names[font] = _font_name(font)
+            last_object, name = text_object, names[font]
+            descent = descents.get(name, descents.get(ANY_FONT))
+            if descent is None:
+                return None  # a font pdfminer would not find (or two of one name) on this page
+            # pdfium's size is the font's (Tf); the character's box is scaled by its matrix too
+            size = size_of(textpage, i) * m.d
+            matrix = (m.a, m.b, m.c, m.d, m.e, m.f)
+            height_of_char = round(size, DECIMALS)
+        x0, x1 = round(box.left, DECIMALS), round(box.right, DECIMALS)
+        y0 = round(oy.value + descent * size, DECIMALS)
+        y1 = y0 + height_of_char
         top, bottom = height - y1, height - y0
         char = {
             "object_type": "char", "page_number": page_number, "text": ch, "x0": x0, "x1": x1,
             "y0": y0, "y1": y1, "top": top, "bottom": bottom, "doctop": top, "width": x1 - x0,
-            "height": y1 - y0, "size": y1 - y0, "upright": True, "fontname": names[handle],
-            "matrix": (m.a, m.b, m.c, m.d, m.e, m.f),
+            "height": y1 - y0, "size": y1 - y0, "upright": True, "fontname": name, "matrix": matrix,
         }  # fmt: skip
         chars.append(char)
     return chars
@@ -321,57 +338,73 @@ def page_objects(pdf_page, page_number: int, descents: dict[str, float]) -> dict
     height = raw.FPDF_GetPageHeightF(pdf_page)
     if height != media[3].value:
         return None
-    text_objects = _text_objects(pdf_page, height)
-    if text_objects is None:
+    found = _page_objects(handle(pdf_page), height)
+    if found is None:
         return None
+    text_objects, path_objects = found
     # characters first: most pages left to pdfminer are found there, before the costlier paths
     textpage = raw.FPDFText_LoadPage(pdf_page)
     with_chars: set[int] = set()
     try:
-        chars = _chars(textpage, height, page_number, descents, with_chars)
+        chars = _chars(handle(textpage), height, page_number, descents, with_chars)
     finally:
         raw.FPDFText_ClosePage(textpage)
     if not chars:
         return None  # no characters: pdfminer may still find blank ones that make a table
-    if _may_hide_spaces(chars, [box for handle, box in text_objects.items() if handle not in with_chars]):
+    if _may_hide_spaces(chars, [box for obj, box in text_objects.items() if obj not in with_chars]):
         return None
-    objects = _paths(pdf_page, height, page_number)
+    objects = _paths(path_objects, height, page_number)
     objects["char"] = chars
     return objects
 
 
 class PdfiumPages:
-    """pdfium's reading of one PDF's pages, opened once per document; ``objects(n)`` is None for a
+    """pdfium's reading of one PDF, opened once per document: ``page(n)`` loads a page (for the
+    triage and for ``objects``, so a page is parsed by pdfium once); ``objects`` is None for a
     page pdfminer must read (or for all of them when pdfium cannot open the file)."""
 
     def __init__(self, path, *, enabled: bool = True) -> None:
         self._doc = None
         if enabled:
             try:
-                import pypdfium2 as pdfium
+                import pypdfium2
 
-                self._doc = pdfium.PdfDocument(str(path))
+                self._doc = pypdfium2.PdfDocument(str(path))
             except Exception:  # encrypted, damaged: pdfminer reads it and says what is wrong
                 self._doc = None
 
-    def objects(self, plumber_page) -> dict[str, list[dict]] | None:
-        """The objects of the page pdfplumber holds as ``plumber_page``, read by pdfium."""
+    @property
+    def opened(self) -> bool:
+        return self._doc is not None
+
+    def __len__(self) -> int:
+        return len(self._doc) if self._doc is not None else 0
+
+    def page(self, page_number: int):
+        """The 1-based page loaded by pypdfium2 (the caller closes it); raises when pdfium cannot."""
+        if self._doc is None:
+            raise ValueError("pdfium could not open the file")
+        return self._doc[page_number - 1]
+
+    def objects(self, plumber_page, pdf_page=None) -> dict[str, list[dict]] | None:
+        """The objects of the page pdfplumber holds as ``plumber_page``, read by pdfium (from
+        ``pdf_page`` when it is already loaded, else loaded and closed here)."""
         if self._doc is None:
             return None
         try:
             descents = pdfminer_descents(plumber_page)
-            page = self._doc[plumber_page.page_number - 1]
+            if descents is None:
+                return None
+            page = pdf_page if pdf_page is not None else self._doc[plumber_page.page_number - 1]
         except Exception:
-            return None
-        if descents is None:
-            page.close()
             return None
         try:
             return page_objects(page.raw, plumber_page.page_number, descents)
         except Exception:  # whatever pdfium stumbles on, pdfminer reads the page
             return None
         finally:
-            page.close()
+            if page is not pdf_page:
+                page.close()
 
     def __enter__(self) -> PdfiumPages:
         return self

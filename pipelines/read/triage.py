@@ -21,36 +21,45 @@ import os
 from pathlib import Path
 
 from pipelines.read.model import Page
+from pipelines.read.pdfium_calls import handle, pdfium
 
 
 def triage_enabled() -> bool:
     return os.environ.get("BUDGETWH_PAGE_TRIAGE", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def _page_chars(textpage, height: float) -> list[dict] | None:
+def _page_chars(textpage: int, height: float) -> list[dict] | None:
     """The characters of a page in pdfplumber's coordinates (top-down), or None when pdfium's
     reading could differ from pdfplumber's (unmapped or rotated characters)."""
     import pypdfium2.raw as raw
 
+    c = pdfium()
+    unicode_of, generated, map_error = c.FPDFText_GetUnicode, c.FPDFText_IsGenerated, c.FPDFText_HasUnicodeMapError
+    angle_of, loose_box, origin_of = c.FPDFText_GetCharAngle, c.FPDFText_GetLooseCharBox, c.FPDFText_GetCharOrigin
+    object_of = c.FPDFText_GetTextObject
     box = raw.FS_RECTF()
     ox, oy = ctypes.c_double(), ctypes.c_double()
+    pbox, pox, poy = (ctypes.addressof(v) for v in (box, ox, oy))
     found: list[tuple[str, float, float, float, tuple]] = []
     extent: dict[tuple, tuple[float, float]] = {}
-    for i in range(raw.FPDFText_CountChars(textpage)):
-        if raw.FPDFText_IsGenerated(textpage, i) == 1:
+    last_object, key = None, ()
+    for i in range(c.FPDFText_CountChars(textpage)):
+        if generated(textpage, i) == 1:
             continue  # spaces and line breaks pdfium inserts itself
-        code = raw.FPDFText_GetUnicode(textpage, i)
-        if code in (0, 0xFFFD, 0xFFFE) or raw.FPDFText_HasUnicodeMapError(textpage, i) == 1:
+        code = unicode_of(textpage, i)
+        if code in (0, 0xFFFD, 0xFFFE) or map_error(textpage, i) == 1:
             return None
-        if raw.FPDFText_GetCharAngle(textpage, i) not in (0.0, -1.0):
+        if angle_of(textpage, i) not in (0.0, -1.0):
             return None
         ch = chr(code)
         if ch in "\r\n":
             continue
-        raw.FPDFText_GetLooseCharBox(textpage, i, box)
-        raw.FPDFText_GetCharOrigin(textpage, i, ox, oy)
-        font = raw.FPDFTextObj_GetFont(raw.FPDFText_GetTextObject(textpage, i))
-        key = (ctypes.cast(font, ctypes.c_void_p).value, round(raw.FPDFText_GetFontSize(textpage, i), 2))
+        loose_box(textpage, i, pbox)
+        origin_of(textpage, i, pox, poy)
+        text_object = object_of(textpage, i)
+        if text_object != last_object:  # one font and one size per text object
+            last_object = text_object
+            key = (c.FPDFTextObj_GetFont(text_object), round(c.FPDFText_GetFontSize(textpage, i), 2))
         up, down = box.top - oy.value, box.bottom - oy.value
         seen = extent.get(key)
         extent[key] = (max(seen[0], up), min(seen[1], down)) if seen else (up, down)
@@ -69,24 +78,48 @@ def _page_chars(textpage, height: float) -> list[dict] | None:
     return chars
 
 
-def _text_page(pdf_page, page_no: int) -> Page | None:
+# pypdfium2's ``get_objects`` descends this deep into form XObjects
+_FORM_DEPTH = 15
+
+
+def _draws(parent: int, *, form: bool = False, level: int = 0) -> bool:
+    """Whether the page (or form XObject) holds a path object, at any depth of nested forms."""
     import pypdfium2.raw as raw
+
+    c = pdfium()
+    count, get = (c.FPDFFormObj_CountObjects, c.FPDFFormObj_GetObject) if form else (
+        c.FPDFPage_CountObjects, c.FPDFPage_GetObject)  # fmt: skip
+    n = count(parent)
+    if n < 0:
+        raise ValueError("pdfium cannot count the page's objects")
+    for i in range(n):
+        obj = get(parent, i)
+        if not obj:
+            raise ValueError("pdfium cannot read a page object")
+        kind = c.FPDFPageObj_GetType(obj)
+        if kind == raw.FPDF_PAGEOBJ_PATH:
+            return True
+        if kind == raw.FPDF_PAGEOBJ_FORM and level < _FORM_DEPTH - 1 and _draws(obj, form=True, level=level + 1):
+            return True
+    return False
+
+
+def text_page(pdf_page, page_no: int) -> Page | None:
+    """One pypdfium2 page read as running text, or None when it needs pdfplumber's geometry (or
+    pdfium could read it differently). Raises when pdfium cannot read the page's objects."""
     from pdfplumber.utils.text import WordExtractor
 
     from pipelines.read.lineless import page_items
 
-    drawn = raw.FPDFPage_CountObjects(pdf_page) and any(
-        True for _ in pdf_page.get_objects(filter=[raw.FPDF_PAGEOBJ_PATH])
-    )
-    if drawn:
+    if _draws(handle(pdf_page)):
         return None
     textpage = pdf_page.get_textpage()
     try:
-        chars = _page_chars(textpage, pdf_page.get_height())
+        chars = _page_chars(handle(textpage), pdf_page.get_height())
     finally:
         textpage.close()
-    if chars is None:
-        return None
+    if not chars:
+        return None  # unmapped or rotated characters, or none at all: pdfplumber reads the page
     # pdfplumber's own word extraction, on pdfium's characters: the same words as extract_words().
     words = [w for w, _ in WordExtractor(x_tolerance=3, y_tolerance=3).iter_extract_tuples(chars)]
     page = Page(page_no=page_no, char_count=len(chars))
@@ -97,9 +130,9 @@ def _text_page(pdf_page, page_no: int) -> Page | None:
 def text_only_pages(path: Path, page_numbers: list[int] | None = None) -> dict[int, Page]:
     """The pages (1-based; those given, or all) that hold running text only, read by pdfium."""
     try:
-        import pypdfium2 as pdfium
+        import pypdfium2
 
-        doc = pdfium.PdfDocument(str(path))
+        doc = pypdfium2.PdfDocument(str(path))
     except Exception:  # encrypted, damaged: pdfplumber reads it and says what is wrong
         return {}
     out: dict[int, Page] = {}
@@ -110,10 +143,10 @@ def text_only_pages(path: Path, page_numbers: list[int] | None = None) -> dict[i
                 continue
             pdf_page = doc[i]
             try:
-                page = _text_page(pdf_page, i + 1)
+                page = text_page(pdf_page, i + 1)
             finally:
                 pdf_page.close()
-            if page is not None and page.char_count:
+            if page is not None:
                 out[i + 1] = page
     except Exception:
         return {}

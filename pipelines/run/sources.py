@@ -6,7 +6,6 @@ Kept free of Dagster imports so the CLI, the sensor and the tests share one impl
 from __future__ import annotations
 
 import datetime
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,24 +15,14 @@ from pipelines.publish.lake import Lake, SourceEntry, partition_key_for
 from pipelines.publish.versions import duplicate_doc_id
 from pipelines.read.dispatch import SUPPORTED_SUFFIXES, doc_id_for, sha256_file
 from pipelines.run.limits import current_budget
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
-DEFAULT_INBOX = PROJECT_ROOT / "data" / "inbox"
-
-
-def default_warehouse() -> Path:
-    return Path(os.environ.get("BUDGETWH_WAREHOUSE") or DEFAULT_WAREHOUSE)
-
-
-def default_inbox() -> Path:
-    """The folder the sensor and the nightly schedule watch (``BUDGETWH_INBOX``, default data/inbox)."""
-    return Path(os.environ.get("BUDGETWH_INBOX") or DEFAULT_INBOX)
-
-
-def default_dagster_home(warehouse: Path) -> Path:
-    """Each warehouse keeps its Dagster instance beside it unless DAGSTER_HOME says otherwise."""
-    return Path(os.environ.get("DAGSTER_HOME") or Path(warehouse).resolve().parent / "dagster_home")
+from pipelines.run.paths import (  # noqa: F401  (their home before paths.py: still importable from here)
+    DEFAULT_INBOX,
+    DEFAULT_WAREHOUSE,
+    PROJECT_ROOT,
+    default_dagster_home,
+    default_inbox,
+    default_warehouse,
+)
 
 
 def iter_source_files(paths: Iterable[Path]) -> list[Path]:

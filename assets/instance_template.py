@@ -23,15 +23,10 @@ import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
+from pipelines.run.paths import cache_dir
+
 # The files of an empty instance, relative to its home.
 INSTANCE_FILES = ("history/runs.db", "schedules/schedules.db", "history/runs/index.db")
-
-
-def cache_dir() -> Path:
-    configured = os.environ.get("BUDGETWH_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "budgetwh"
 
 
 def template_enabled() -> bool:

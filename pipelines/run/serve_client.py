@@ -25,7 +25,7 @@ import struct
 import sys
 from pathlib import Path
 
-from pipelines.run.paths import PROJECT_ROOT
+from pipelines.run.paths import PROJECT_ROOT, cache_dir
 
 PROTOCOL = 1
 # Environment a request carries: what a run reads (the rest of the server's environment is its own).
@@ -37,14 +37,6 @@ CODE_FILES = ("pyproject.toml", "uv.lock", "workspace.yaml")
 CODE_SUFFIXES = (".py", ".sql", ".json", ".csv", ".yaml")
 # Seconds a client waits for the server to answer a request (it answers at once, even when busy).
 ANSWER_TIMEOUT_S = 10.0
-
-
-def cache_dir() -> Path:
-    """The same folder as the Dagster home template's (``assets/instance_template.py``)."""
-    configured = os.environ.get("BUDGETWH_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "budgetwh"
 
 
 def socket_path() -> Path:

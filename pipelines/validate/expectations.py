@@ -18,6 +18,8 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from pipelines.validate import ge_memo
+
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 
 
@@ -87,6 +89,7 @@ def _context():
         pass
     source = ctx.data_sources.add_pandas("budgetwh")
     _read_configuration_once_per_call()
+    ge_memo.install()
     return ctx, source
 
 
@@ -257,7 +260,8 @@ def _run(name: str, frame, result_format: str):
         batch_parameters={"dataframe": frame},
         result_format=result_format,
     )
-    return validator.validate_expectation_suite(definition.suite)
+    with ge_memo.suite_validation():  # each configuration and row condition computed once
+        return validator.validate_expectation_suite(definition.suite)
 
 
 def validate_frame(name: str, frame) -> list[CheckOutcome]:

@@ -28,7 +28,7 @@ from pipelines.publish.incremental import (
     full_rebuild_requested,
     scoped_view,
 )
-from pipelines.publish.report import write_html_report
+from pipelines.publish.report import report_rows, write_html_report
 from pipelines.publish.screen import quarantine_breakers, screen_candidate
 from pipelines.publish.warehouse import (
     build_candidate,
@@ -168,17 +168,19 @@ def check_results(view: str, outcomes: list[CheckOutcome]) -> list[dg.AssetCheck
     return results
 
 
-def _counts_and_previews(db: Path, scope: PublishScope | None) -> tuple[dict[str, int], dict[str, str]]:
-    """Each view's rows (counted when the warehouse was built) and its preview, on one connection."""
+def _while_the_gate_runs(db: Path, scope: PublishScope | None) -> tuple[dict[str, int], dict[str, str], tuple]:
+    """What the run reads of the candidate besides the gate, on one connection: each view's rows
+    (counted when the warehouse was built), its preview, and the quality report's rows."""
     recorded = row_counts(db)
-    with capped_connection(db) as con:  # previews under capped memory
+    with capped_connection(db) as con:  # under capped memory
         counts = {
             view: recorded[view]
             if view in recorded
             else execute_with_headroom(con, f"SELECT count(*) FROM {view}").fetchone()[0]
             for view in FACT_VIEWS
         }
-        return counts, {view: _preview(con, view, scope) for view in FACT_VIEWS}
+        previews = {view: _preview(con, view, scope) for view in FACT_VIEWS}
+        return counts, previews, report_rows(con, None if scope is None else scope.documents)
 
 
 def _remove_candidates_of_finished_runs(context: dg.AssetExecutionContext, target: Path) -> None:
@@ -253,7 +255,7 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
                 db, scope = _build(context, lake, target, full)
                 started = time.perf_counter()
                 pending = submit_validation(db, scope=scope)
-            counts, previews = _counts_and_previews(db, scope)
+            counts, previews, report_data = _while_the_gate_runs(db, scope)
         except BaseException:
             pending.abandon()
             raise
@@ -267,10 +269,10 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         save_outcomes(outcomes_path, outcomes)
         rebuilt = True
     if not rebuilt:
-        counts, previews = _counts_and_previews(db, scope)
+        counts, previews, report_data = _while_the_gate_runs(db, scope)
     started = time.perf_counter()
     report = write_html_report(
-        db, outcomes, target.parent / "reports", documents=None if scope is None else scope.documents
+        db, outcomes, target.parent / "reports", documents=None if scope is None else scope.documents, rows=report_data
     )
     context.log.info(f"wrote the quality report in {time.perf_counter() - started:.1f}s")
     for view in FACT_VIEWS:

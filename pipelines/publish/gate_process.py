@@ -8,6 +8,8 @@ of ``budgetwh ingest``; it imports GE and registers the suites on the machine's 
 the run sets Dagster up and parses, then waits for the candidate warehouse. ``validate_warehouse``
 hands the gate (``pipelines.publish.gate.validate_warehouse``, unchanged) to that process when
 there is one, and runs it here otherwise: the gate itself is the same, only where it runs differs.
+``submit_validation`` asks without waiting: the run screens the candidate and reads its counts and
+previews while the gate runs, and takes the outcomes when it needs them (``PendingGate``).
 
 Once GE is loaded the child forks a helper (``BUDGETWH_GATE_PROCESSES``, default 2 on two cores
 or more), before it opens any DuckDB connection and with only its main thread running: each
@@ -91,9 +93,11 @@ class GateProcess:
         try:
             pickle.dump(("validate_warehouse", str(db_path), kwargs, env, request_id), self._proc.stdin)
             self._proc.stdin.flush()
-        except OSError as exc:
+        except BaseException as exc:
             self._lock.release()
-            raise GateProcessError(f"the gate process stopped ({exc!r}, exit code {self._proc.poll()})") from exc
+            if isinstance(exc, OSError):
+                raise GateProcessError(f"the gate process stopped ({exc!r}, exit code {self._proc.poll()})") from exc
+            raise
         done = False
 
         def answer(abandon: bool = False) -> dict | None:

@@ -12,6 +12,7 @@ import dagster as dg
 
 from assets.resources import WarehouseResource
 from pipelines.publish.gate_process import gate_process_running
+from pipelines.publish.warehouse import prepare_candidate_schema
 from pipelines.run.limits import current_budget
 from pipelines.run.pool import default_workers, parse_entries
 from pipelines.run.progress import ParseProgress
@@ -41,11 +42,13 @@ def _preview(doc: dict) -> str:
     return "\n".join(lines)
 
 
-def _load_quality_engine_meanwhile() -> None:
+def _meanwhile(warehouse: WarehouseResource) -> None:
     """While the documents are parsed: load Great Expectations for the gate, unless the gate's own
-    process (``pipelines/publish/gate_process.py``) has it already: then this process needs none."""
+    process (``pipelines/publish/gate_process.py``) has it already: then this process needs none;
+    and for a warehouse not yet published, make its first candidate's schema."""
     if not gate_process_running():
         preload_quality_engine()
+    prepare_candidate_schema(warehouse.warehouse_path)
 
 
 class ParseConfig(dg.Config):
@@ -90,7 +93,7 @@ def source_documents(context: dg.AssetExecutionContext, config: ParseConfig, war
         lake,
         entries,
         workers,
-        while_parsing=_load_quality_engine_meanwhile,
+        while_parsing=lambda: _meanwhile(warehouse),
         budget=budget,
         scheduler=config.dask_scheduler or None,
     ):

@@ -21,14 +21,14 @@ from assets.documents import source_documents
 from assets.resources import WarehouseResource
 from pipelines.publish.combine import build_tables, built_fingerprint, tables_dir
 from pipelines.publish.gate import load_outcomes, save_outcomes
-from pipelines.publish.gate_process import validate_warehouse
+from pipelines.publish.gate_process import submit_validation
 from pipelines.publish.incremental import (
     PublishScope,
     build_incremental_candidate,
     full_rebuild_requested,
     scoped_view,
 )
-from pipelines.publish.report import write_html_report
+from pipelines.publish.report import report_rows, write_html_report
 from pipelines.publish.screen import quarantine_breakers, screen_candidate
 from pipelines.publish.warehouse import (
     build_candidate,
@@ -168,6 +168,21 @@ def check_results(view: str, outcomes: list[CheckOutcome]) -> list[dg.AssetCheck
     return results
 
 
+def _while_the_gate_runs(db: Path, scope: PublishScope | None) -> tuple[dict[str, int], dict[str, str], tuple]:
+    """What the run reads of the candidate besides the gate, on one connection: each view's rows
+    (counted when the warehouse was built), its preview, and the quality report's rows."""
+    recorded = row_counts(db)
+    with capped_connection(db) as con:  # under capped memory
+        counts = {
+            view: recorded[view]
+            if view in recorded
+            else execute_with_headroom(con, f"SELECT count(*) FROM {view}").fetchone()[0]
+            for view in FACT_VIEWS
+        }
+        previews = {view: _preview(con, view, scope) for view in FACT_VIEWS}
+        return counts, previews, report_rows(con, None if scope is None else scope.documents)
+
+
 def _remove_candidates_of_finished_runs(context: dg.AssetExecutionContext, target: Path) -> None:
     """Candidates are named by run; one whose run is no longer in progress (it failed, or its
     process was killed) will never be promoted."""
@@ -226,14 +241,25 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     else:
         _remove_candidates_of_finished_runs(context, target)
         db, scope = _build(context, lake, target, full)
-        # One document's content must not block the others: breakers are quarantined, then rebuilt without.
-        breakers = quarantine_breakers(lake, screen_candidate(db, scope))
-        if breakers:
-            for doc_id in breakers:
-                context.log.warning(f"{doc_id}: quarantined: {(lake.document(doc_id) or {}).get('error')}")
-            db, scope = _build(context, lake, target, full)
+        # The gate starts at once, in its own process, on the candidate as built: the screen, the
+        # counts and the previews run here meanwhile. A screen that quarantines a document drops it.
         started = time.perf_counter()
-        outcomes = validate_warehouse(db, scope=scope)
+        pending = submit_validation(db, scope=scope)
+        try:
+            # One document's content must not block the others: breakers are quarantined, then rebuilt without.
+            breakers = quarantine_breakers(lake, screen_candidate(db, scope))
+            if breakers:
+                pending.abandon()
+                for doc_id in breakers:
+                    context.log.warning(f"{doc_id}: quarantined: {(lake.document(doc_id) or {}).get('error')}")
+                db, scope = _build(context, lake, target, full)
+                started = time.perf_counter()
+                pending = submit_validation(db, scope=scope)
+            counts, previews, report_data = _while_the_gate_runs(db, scope)
+        except BaseException:
+            pending.abandon()
+            raise
+        outcomes = pending.result()
         checks = sum(len(v) for v in outcomes.values())
         failed = sum(not o.success for v in outcomes.values() for o in v)
         within = "" if scope is None else f" over the rows of {len(scope.documents)} documents"
@@ -242,27 +268,25 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         )
         save_outcomes(outcomes_path, outcomes)
         rebuilt = True
+    if not rebuilt:
+        counts, previews, report_data = _while_the_gate_runs(db, scope)
     started = time.perf_counter()
     report = write_html_report(
-        db, outcomes, target.parent / "reports", documents=None if scope is None else scope.documents
+        db, outcomes, target.parent / "reports", documents=None if scope is None else scope.documents, rows=report_data
     )
     context.log.info(f"wrote the quality report in {time.perf_counter() - started:.1f}s")
-    counts = row_counts(db)  # counted when the warehouse was built
-    with capped_connection(db) as con:  # previews under capped memory
-        for view in FACT_VIEWS:
-            failed = [o for o in outcomes.get(view, []) if not o.success]
-            yield dg.MaterializeResult(
-                asset_key=view,
-                metadata={
-                    "dagster/row_count": counts[view]
-                    if view in counts
-                    else execute_with_headroom(con, f"SELECT count(*) FROM {view}").fetchone()[0],
-                    "rebuilt": rebuilt,
-                    "failed_checks": len(failed),
-                    "quality_report": dg.MetadataValue.path(str(report)),
-                    "preview": dg.MetadataValue.md(_preview(con, view, scope)),
-                },
-            )
+    for view in FACT_VIEWS:
+        failed = [o for o in outcomes.get(view, []) if not o.success]
+        yield dg.MaterializeResult(
+            asset_key=view,
+            metadata={
+                "dagster/row_count": counts[view],
+                "rebuilt": rebuilt,
+                "failed_checks": len(failed),
+                "quality_report": dg.MetadataValue.path(str(report)),
+                "preview": dg.MetadataValue.md(previews[view]),
+            },
+        )
     for view in FACT_VIEWS:
         yield from check_results(view, outcomes.get(view, []))
 

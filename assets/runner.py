@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets import alembic_heads
 from assets.instance_template import seed_new_home
 from assets.partitions import partition_range_tags, register_partitions
 from pipelines.publish.gate_process import start_gate_process
@@ -93,6 +94,7 @@ def _write_config(home: Path) -> None:
 def get_instance() -> dg.DagsterInstance:
     """The instance of $DAGSTER_HOME. Two processes creating a new instance at once race on its
     SQLite schema (a UNIQUE error from alembic); a file lock lets the first finish."""
+    alembic_heads.install()  # the migration scripts' head read once per process, not per storage
     home = os.environ.get("DAGSTER_HOME")
     if not home:
         return dg.DagsterInstance.get()

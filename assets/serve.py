@@ -306,6 +306,9 @@ def serve(handle: Handler, path: Path, fingerprint: str, *, warm: bool = True) -
 
         start_gate_process()  # Great Expectations loads on the other core while this process imports
         warm_up_workers(default_workers())
+        from assets import alembic_heads
+
+        alembic_heads.warm()  # pure Python, no thread: each fork finds the migration heads read
         if warm:
             code, server.warm_seconds, imported = warm_up(handle)
             _log(f"warm-up ingest of a sample: exit {code}; {imported} modules it used imported here")

@@ -8,6 +8,8 @@ of ``budgetwh ingest``; it imports GE and registers the suites on the machine's 
 the run sets Dagster up and parses, then waits for the candidate warehouse. ``validate_warehouse``
 hands the gate (``pipelines.publish.gate.validate_warehouse``, unchanged) to that process when
 there is one, and runs it here otherwise: the gate itself is the same, only where it runs differs.
+``submit_validation`` asks without waiting: the run screens the candidate and reads its counts and
+previews while the gate runs, and takes the outcomes when it needs them (``PendingGate``).
 
 Once GE is loaded the child forks a helper (``BUDGETWH_GATE_PROCESSES``, default 2 on two cores
 or more), before it opens any DuckDB connection and with only its main thread running: each
@@ -76,24 +78,49 @@ class GateProcess:
     def validate_warehouse(self, db_path: Path, **kwargs) -> dict:
         """``gate.validate_warehouse(db_path, **kwargs)`` in the child; raises ``GateProcessError``
         when the child could not answer (died, or the gate raised there)."""
+        return self.submit(db_path, **kwargs)()
+
+    def submit(self, db_path: Path, **kwargs):
+        """Send the request and return at once; calling the returned function waits for the answer
+        (``GateProcessError`` as above). This process's requests are asked one at a time: the lock
+        is held from here until the answer is read, or the request abandoned."""
         env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
-        with self._lock:
-            # Each request is numbered and its answer names it: an answer to a request whose asker
-            # gave up (a fork of ``budgetwh serve`` stopped mid-gate) is read past, never taken.
-            self._requests += 1
-            request_id = f"{os.getpid()}-{self._requests}"
+        self._lock.acquire()
+        # Each request is numbered and its answer names it: an answer to a request whose asker gave
+        # up (abandoned, or a fork of ``budgetwh serve`` stopped mid-gate) is read past, never taken.
+        self._requests += 1
+        request_id = f"{os.getpid()}-{self._requests}"
+        try:
+            pickle.dump(("validate_warehouse", str(db_path), kwargs, env, request_id), self._proc.stdin)
+            self._proc.stdin.flush()
+        except BaseException as exc:
+            self._lock.release()
+            if isinstance(exc, OSError):
+                raise GateProcessError(f"the gate process stopped ({exc!r}, exit code {self._proc.poll()})") from exc
+            raise
+        done = False
+
+        def answer(abandon: bool = False) -> dict | None:
+            nonlocal done
+            if done:
+                raise RuntimeError("the gate's answer was taken already")
+            done = True
             try:
-                pickle.dump(("validate_warehouse", str(db_path), kwargs, env, request_id), self._proc.stdin)
-                self._proc.stdin.flush()
+                if abandon:  # the next request reads past this one's answer
+                    return None
                 while True:
                     status, value, *answered = pickle.load(self._answers)
                     if answered == [request_id]:
                         break
             except (OSError, EOFError, pickle.UnpicklingError) as exc:
                 raise GateProcessError(f"the gate process stopped ({exc!r}, exit code {self._proc.poll()})") from exc
-        if status != "ok":
-            raise GateProcessError(value)
-        return value
+            finally:
+                self._lock.release()
+            if status != "ok":
+                raise GateProcessError(value)
+            return value
+
+        return answer
 
     def close(self) -> None:
         if self._owner != os.getpid():  # a fork's copy: the process that started it closes it
@@ -157,15 +184,50 @@ def stop_gate_process() -> None:
 
 def validate_warehouse(db_path: Path, **kwargs) -> dict:
     """The quality gate on ``db_path``: in the gate's process when one runs, else here."""
-    from pipelines.publish import gate
+    return submit_validation(db_path, **kwargs).result()
 
-    if gate_process_running():
-        try:
-            return _process.validate_warehouse(db_path, **kwargs)
-        except GateProcessError as exc:
-            _log.warning("the quality gate's process failed (%s): validating in this process", exc)
-            stop_gate_process()
-    return gate.validate_warehouse(db_path, **kwargs)
+
+class PendingGate:
+    """The gate of one candidate, asked of the gate's process and not yet answered: the run does
+    other work (the screen, counts, previews) while the gate runs on the other core."""
+
+    def __init__(self, db_path: Path, kwargs: dict) -> None:
+        self.db_path, self.kwargs = Path(db_path), kwargs
+        self._answer = None
+        if gate_process_running():
+            try:
+                self._answer = _process.submit(db_path, **kwargs)
+            except GateProcessError as exc:
+                _fall_back(exc)
+
+    def result(self) -> dict:
+        """The outcomes (``gate.validate_warehouse``), from the gate's process or computed here."""
+        from pipelines.publish import gate
+
+        if self._answer is not None:
+            answer, self._answer = self._answer, None
+            try:
+                return answer()
+            except GateProcessError as exc:
+                _fall_back(exc)
+        return gate.validate_warehouse(self.db_path, **self.kwargs)
+
+    def abandon(self) -> None:
+        """The candidate is not the one to validate any more (the screen quarantined a document)."""
+        if self._answer is not None:
+            self._answer(abandon=True)
+            self._answer = None
+
+
+def _fall_back(exc: Exception) -> None:
+    _log.warning("the quality gate's process failed (%s): validating in this process", exc)
+    stop_gate_process()
+
+
+def submit_validation(db_path: Path, **kwargs) -> PendingGate:
+    """Start the quality gate on ``db_path`` (in the gate's process when one runs; else it runs
+    here when its result is asked for)."""
+    return PendingGate(db_path, kwargs)
 
 
 def gate_processes() -> int:

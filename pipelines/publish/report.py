@@ -97,16 +97,10 @@ def _charts(per_rule: list[tuple], per_doc: list[tuple]) -> str:
     )  # fmt: skip
 
 
-def write_html_report(
-    db_path: Path, outcomes: dict, out_dir: Path, keep: int = 30, documents: list[str] | None = None
-) -> Path:
-    """A self-contained HTML page: every expectation (by suite) and every failed identity with its
-    document, table, page, row and both sides. Written per run; ``latest.html`` is the newest.
-    ``documents``: an incremental publish reports the documents its change reached (as its gate
-    does), so that the report costs what the change costs; ``budgetwh report`` lists every finding."""
-    import datetime as dt
-
-    out_dir.mkdir(parents=True, exist_ok=True)
+def report_rows(con, documents: list[str] | None = None) -> tuple[list, list, list, list]:
+    """What the HTML report shows of the warehouse on ``con`` (failed identities, findings per
+    document, quarantined documents, failures per rule): read apart from the rendering, so that a
+    run reads them while its quality gate runs."""
     within = "" if documents is None else f"doc_id IN ({', '.join(_sql_text(d) for d in documents) or 'NULL'})"
     in_findings = f"q.{within}" if within else "TRUE"
     in_documents = f"d.{within}" if within else "TRUE"
@@ -117,29 +111,51 @@ def write_html_report(
         if documents is None
         else f"quality_findings_of([{', '.join(_sql_text(d) for d in documents) or 'NULL'}]::VARCHAR[])"
     )
-    with capped_connection(db_path) as con:
-        fails = execute_with_headroom(
-            con,
-            f"""SELECT d.source_file, q.doc_id, d.unit_name, d.fiscal_year, q.rule, q.severity, q.table_type,
-                      q.page_no, q.subject, q.lhs, q.rhs, q.diff, q.tolerance, q.message
-               FROM {findings} q JOIN documents d USING (doc_id) WHERE q.status = 'FAIL' AND {in_findings}
-               ORDER BY d.source_file, q.table_type, q.page_no""",
-        ).fetchall()
-        per_doc = execute_with_headroom(
-            con,
-            f"""SELECT d.source_file, d.status, count(*) FILTER (WHERE q.status = 'PASS'),
-                      count(*) FILTER (WHERE q.status = 'PASS_ROUNDING'), count(*) FILTER (WHERE q.status = 'FAIL')
-               FROM (SELECT * FROM documents d WHERE {in_documents}) d
-               LEFT JOIN (SELECT * FROM {findings} q WHERE {in_findings}) q USING (doc_id) GROUP BY ALL ORDER BY 1""",
-        ).fetchall()
-        quarantined = execute_with_headroom(
-            con,
-            f"SELECT source_file, error FROM documents d WHERE status = 'quarantined' AND {in_documents} ORDER BY 1",
-        ).fetchall()
-        per_rule = execute_with_headroom(
-            con,
-            f"SELECT rule, count(*) FROM {findings} q WHERE status = 'FAIL' AND {in_findings} GROUP BY 1 ORDER BY 2 DESC, 1",
-        ).fetchall()
+    fails = execute_with_headroom(
+        con,
+        f"""SELECT d.source_file, q.doc_id, d.unit_name, d.fiscal_year, q.rule, q.severity, q.table_type,
+                  q.page_no, q.subject, q.lhs, q.rhs, q.diff, q.tolerance, q.message
+           FROM {findings} q JOIN documents d USING (doc_id) WHERE q.status = 'FAIL' AND {in_findings}
+           ORDER BY d.source_file, q.table_type, q.page_no""",
+    ).fetchall()
+    per_doc = execute_with_headroom(
+        con,
+        f"""SELECT d.source_file, d.status, count(*) FILTER (WHERE q.status = 'PASS'),
+                  count(*) FILTER (WHERE q.status = 'PASS_ROUNDING'), count(*) FILTER (WHERE q.status = 'FAIL')
+           FROM (SELECT * FROM documents d WHERE {in_documents}) d
+           LEFT JOIN (SELECT * FROM {findings} q WHERE {in_findings}) q USING (doc_id) GROUP BY ALL ORDER BY 1""",
+    ).fetchall()
+    quarantined = execute_with_headroom(
+        con,
+        f"SELECT source_file, error FROM documents d WHERE status = 'quarantined' AND {in_documents} ORDER BY 1",
+    ).fetchall()
+    per_rule = execute_with_headroom(
+        con,
+        f"SELECT rule, count(*) FROM {findings} q WHERE status = 'FAIL' AND {in_findings} GROUP BY 1 ORDER BY 2 DESC, 1",
+    ).fetchall()
+    return fails, per_doc, quarantined, per_rule
+
+
+def write_html_report(
+    db_path: Path,
+    outcomes: dict,
+    out_dir: Path,
+    keep: int = 30,
+    documents: list[str] | None = None,
+    rows: tuple[list, list, list, list] | None = None,
+) -> Path:
+    """A self-contained HTML page: every expectation (by suite) and every failed identity with its
+    document, table, page, row and both sides. Written per run; ``latest.html`` is the newest.
+    ``documents``: an incremental publish reports the documents its change reached (as its gate
+    does), so that the report costs what the change costs; ``budgetwh report`` lists every finding.
+    ``rows``: ``report_rows`` of the same warehouse and documents, read already."""
+    import datetime as dt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if rows is None:
+        with capped_connection(db_path) as con:
+            rows = report_rows(con, documents)
+    fails, per_doc, quarantined, per_rule = rows
     now = dt.datetime.now()
     what = (
         ""

@@ -18,6 +18,8 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from pipelines.validate import ge_memo
+
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 
 
@@ -87,6 +89,7 @@ def _context():
         pass
     source = ctx.data_sources.add_pandas("budgetwh")
     _read_configuration_once_per_call()
+    ge_memo.install()
     return ctx, source
 
 
@@ -227,7 +230,7 @@ _COLUMN_MAP_TYPES = frozenset(
 )
 
 
-def _counts_of_a_pass(expectation: dict, frame) -> dict:
+def _counts_of_a_pass(expectation: dict, frame, condition_rows: dict[str, int | None]) -> dict:
     """What GE's SUMMARY format reports for a passing column-map expectation, known without it:
     every row of its domain counted (the frame's rows, or those its pandas ``row_condition``
     selects, as GE selects them), none unexpected. Nothing for other types (a table's columns)."""
@@ -239,10 +242,13 @@ def _counts_of_a_pass(expectation: dict, frame) -> dict:
         return {"element_count": len(frame), "unexpected_count": 0}
     if kwargs.get("condition_parser") != "pandas":
         return {}
-    try:
-        return {"element_count": len(frame.query(condition, parser="pandas")), "unexpected_count": 0}
-    except Exception:  # GE evaluated the condition; a count we cannot reproduce is left out
-        return {}
+    if condition not in condition_rows:  # expectations of a suite share conditions: each is counted once
+        try:
+            condition_rows[condition] = len(frame.query(condition, parser="pandas"))
+        except Exception:  # GE evaluated the condition; a count we cannot reproduce is left out
+            condition_rows[condition] = None
+    rows = condition_rows[condition]
+    return {} if rows is None else {"element_count": rows, "unexpected_count": 0}
 
 
 def _run(name: str, frame, result_format: str):
@@ -257,7 +263,8 @@ def _run(name: str, frame, result_format: str):
         batch_parameters={"dataframe": frame},
         result_format=result_format,
     )
-    return validator.validate_expectation_suite(definition.suite)
+    with ge_memo.suite_validation():  # each configuration and row condition computed once
+        return validator.validate_expectation_suite(definition.suite)
 
 
 def validate_frame(name: str, frame) -> list[CheckOutcome]:
@@ -276,11 +283,12 @@ def validate_frame(name: str, frame) -> list[CheckOutcome]:
     if summarized:
         result = _run(name, frame, "SUMMARY")
     by_check = {e["meta"]["check"]: e for e in spec["expectations"]}
+    condition_rows: dict[str, int | None] = {}
     outcomes = []
     for r in result.results:  # GE does not keep the suite's order: match results by their check name
         e = by_check[r.expectation_config.meta["check"]]
         # a pass reports the same numbers whichever format ran: chunked and whole validation agree
-        res = _counts_of_a_pass(e, frame) if r.success else (r.result or {})
+        res = _counts_of_a_pass(e, frame, condition_rows) if r.success else (r.result or {})
         exc = (r.exception_info or {}).get("exception_message") if r.exception_info else None
         if isinstance(r.exception_info, dict) and not r.exception_info.get("raised_exception"):
             exc = None

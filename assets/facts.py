@@ -21,7 +21,7 @@ from assets.documents import source_documents
 from assets.resources import WarehouseResource
 from pipelines.publish.combine import build_tables, built_fingerprint, tables_dir
 from pipelines.publish.gate import load_outcomes, save_outcomes
-from pipelines.publish.gate_process import submit_validation
+from pipelines.publish.gate_process import CpuWindow, submit_validation
 from pipelines.publish.incremental import (
     PublishScope,
     build_incremental_candidate,
@@ -240,11 +240,12 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         db, outcomes, rebuilt, scope = target, load_outcomes(outcomes_path), False, None
     else:
         _remove_candidates_of_finished_runs(context, target)
+        window = CpuWindow()  # the cores others use while this process builds: the gate's split follows them
         db, scope = _build(context, lake, target, full)
         # The gate starts at once, in its own process, on the candidate as built: the screen, the
         # counts and the previews run here meanwhile. A screen that quarantines a document drops it.
         started = time.perf_counter()
-        pending = submit_validation(db, scope=scope)
+        pending = submit_validation(db, window, scope=scope)
         try:
             # One document's content must not block the others: breakers are quarantined, then rebuilt without.
             breakers = quarantine_breakers(lake, screen_candidate(db, scope))
@@ -252,9 +253,10 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
                 pending.abandon()
                 for doc_id in breakers:
                     context.log.warning(f"{doc_id}: quarantined: {(lake.document(doc_id) or {}).get('error')}")
+                window = CpuWindow()
                 db, scope = _build(context, lake, target, full)
                 started = time.perf_counter()
-                pending = submit_validation(db, scope=scope)
+                pending = submit_validation(db, window, scope=scope)
             counts, previews, report_data = _while_the_gate_runs(db, scope)
         except BaseException:
             pending.abandon()
@@ -263,8 +265,10 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         checks = sum(len(v) for v in outcomes.values())
         failed = sum(not o.success for v in outcomes.values() for o in v)
         within = "" if scope is None else f" over the rows of {len(scope.documents)} documents"
+        free = "" if pending.free_cores is None else f" ({pending.free_cores:.1f} cores free at the request)"
         context.log.info(
             f"quality gate: {checks} expectations{within}, {failed} failed, in {time.perf_counter() - started:.1f}s"
+            f"{free}"
         )
         save_outcomes(outcomes_path, outcomes)
         rebuilt = True

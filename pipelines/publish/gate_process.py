@@ -16,8 +16,10 @@ or more), before it opens any DuckDB connection and with only its main thread ru
 request's suites are split between the two (``gate.split_suites``, by expectations), the outcomes
 merged in the suites' order, and the warehouse-wide constraints checked once over the whole. GE
 validates in one thread, so with a free core this halves the gate of a small run; on a busy
-machine (``split_pays``) the child validates alone. If the helper dies its share is validated in
-the child.
+machine (``split_pays``) the child validates alone. Whether a core is free is measured over the
+moments just before the request (``CpuWindow``: the machine's busy time from ``/proc/stat`` less
+the asking run's own), not taken from the 1-minute load average, which a run's own processes raise.
+If the helper dies its share is validated in the child.
 
 The child reads requests from its standard input and writes answers to a dedicated pipe (pickle;
 what GE prints is discarded). It exits when its standard input closes, so it never
@@ -35,6 +37,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -187,14 +190,67 @@ def validate_warehouse(db_path: Path, **kwargs) -> dict:
     return submit_validation(db_path, **kwargs).result()
 
 
+class CpuWindow:
+    """The cores other processes kept busy between its start and ``others_busy()``: the machine's
+    busy time (``/proc/stat``, every CPU) less this process's own (all its threads). Started just
+    before the run builds its candidate, read when it asks for the gate: the run's parse workers are
+    done by then and the gate's processes wait, so what is left is other people's work. The gate's
+    helper pays when a core is left for it, whatever the load average says: that average counts the
+    run's own processes (the parse, the build), and lags by a minute."""
+
+    MIN_SECONDS = 0.1  # shorter windows hold too few clock ticks (100 a second per CPU) to say anything
+
+    def __init__(self) -> None:
+        self._start = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[float, int, int, float] | None:
+        """(wall, busy ticks, all ticks, own CPU seconds), or None where ``/proc/stat`` is not."""
+        try:
+            with open("/proc/stat", "rb") as f:
+                fields = [int(v) for v in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and iowait
+        return time.monotonic(), sum(fields[:8]) - idle, sum(fields[:8]), time.process_time()
+
+    def others_busy(self) -> float | None:
+        """Cores kept busy by other processes over the window, or None when it cannot be told."""
+        end = self._sample()
+        if self._start is None or end is None or end[0] - self._start[0] < self.MIN_SECONDS:
+            return None
+        wall, busy, total = end[0] - self._start[0], end[1] - self._start[1], end[2] - self._start[2]
+        if total <= 0:
+            return None
+        cores = os.cpu_count() or 1
+        own = (end[3] - self._start[3]) / wall
+        return max(0.0, busy / total * cores - own)
+
+
+def free_cores(others_busy: float) -> float:
+    """Cores this process may use that other processes leave free."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = os.cpu_count() or 1
+    return max(0.0, min(usable, (os.cpu_count() or 1) - others_busy))
+
+
 class PendingGate:
     """The gate of one candidate, asked of the gate's process and not yet answered: the run does
-    other work (the screen, counts, previews) while the gate runs on the other core."""
+    other work (the screen, counts, previews) while the gate runs on the other core. ``window``
+    (a ``CpuWindow`` started before the candidate was built) tells the gate's process how many
+    cores others leave free, which decides whether it splits the suites with its helper."""
 
-    def __init__(self, db_path: Path, kwargs: dict) -> None:
+    def __init__(self, db_path: Path, kwargs: dict, window: CpuWindow | None = None) -> None:
         self.db_path, self.kwargs = Path(db_path), kwargs
         self._answer = None
+        self.free_cores: float | None = None  # as measured at the request (None: not measured)
         if gate_process_running():
+            others = window.others_busy() if window is not None else None
+            if others is not None:
+                self.free_cores = free_cores(others)
+                kwargs = {**kwargs, FREE_CORES_KEY: self.free_cores}
             try:
                 self._answer = _process.submit(db_path, **kwargs)
             except GateProcessError as exc:
@@ -224,10 +280,10 @@ def _fall_back(exc: Exception) -> None:
     stop_gate_process()
 
 
-def submit_validation(db_path: Path, **kwargs) -> PendingGate:
+def submit_validation(db_path: Path, window: CpuWindow | None = None, **kwargs) -> PendingGate:
     """Start the quality gate on ``db_path`` (in the gate's process when one runs; else it runs
-    here when its result is asked for)."""
-    return PendingGate(db_path, kwargs)
+    here when its result is asked for). ``window``: see ``PendingGate``."""
+    return PendingGate(db_path, kwargs, window)
 
 
 def gate_processes() -> int:
@@ -237,13 +293,23 @@ def gate_processes() -> int:
     return max(1, int(configured)) if configured else min(2, os.cpu_count() or 1)
 
 
-def split_pays() -> bool:
+# The request's measure of the cores other processes leave free (``CpuWindow``), for ``split_pays``.
+FREE_CORES_KEY = "_free_cores"
+# The helper pays with a core at least mostly free: the run's own screen and previews share the
+# machine with the two halves for part of the gate, and halves on a saturated machine only add
+# their set-up (measured at load 7 on 2 cores: 1.7–2.1 s split against 1.3–1.9 s whole).
+SPLIT_MIN_FREE_CORES = 0.75
+
+
+def split_pays(free: float | None = None) -> bool:
     """Whether a request is split with the helper: always when ``BUDGETWH_GATE_PROCESSES`` asks for
-    it, else only when a core is free (1-minute load average below the cores less one half). On a
-    busy machine the second process found no core and the split cost more than it saved
-    (measured at load 7 on 2 cores: 1.7–2.1 s split against 1.3–1.9 s whole)."""
+    it; else when the asking run measured ``free`` cores left by others (``CpuWindow``), when at
+    least ``SPLIT_MIN_FREE_CORES`` are; else (no measure) when the 1-minute load average is below
+    the cores less one half."""
     if os.environ.get("BUDGETWH_GATE_PROCESSES"):
         return gate_processes() > 1
+    if free is not None:
+        return free >= SPLIT_MIN_FREE_CORES
     try:
         return os.getloadavg()[0] < (os.cpu_count() or 1) - 0.5
     except OSError:
@@ -309,7 +375,8 @@ def _validate(db_path: str, kwargs: dict, helper: _Helper | None) -> tuple[dict,
     suites' order, as one process gives them) and whether the helper is still usable."""
     from pipelines.publish import gate
 
-    if helper is None or kwargs.get("suites") is not None or not split_pays():
+    free = kwargs.pop(FREE_CORES_KEY, None)
+    if helper is None or kwargs.get("suites") is not None or not split_pays(free):
         return gate.validate_warehouse(Path(db_path), **kwargs), helper is not None
     mine, *theirs = gate.split_suites(2)
     theirs = [n for group in theirs for n in group]

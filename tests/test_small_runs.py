@@ -2,8 +2,10 @@
 with the same outcomes as in the run's own process and a fallback when that process is gone; a
 run records one check evaluation per view and severity, not one per expectation."""
 
+import multiprocessing
 import os
 import signal
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -79,3 +81,31 @@ def test_a_run_records_one_check_evaluation_per_view_and_severity(home):
     assert shown == expectations
     # a run of this size stays far below one event per expectation
     assert len(events) < expectations
+
+
+def _spin(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def test_the_gate_split_follows_the_cores_others_use_not_the_run_itself(monkeypatch):
+    # The run's own work (here: this process spinning) does not count against the split; another
+    # process spinning on a core does. Measured from /proc/stat, so other load on the machine can
+    # only add to "others": the first bound is loose, the second is not.
+    monkeypatch.delenv("BUDGETWH_GATE_PROCESSES", raising=False)
+    window = gate_process.CpuWindow()
+    _spin(0.4)
+    mine = window.others_busy()
+    assert mine is not None
+    child = multiprocessing.get_context("fork").Process(target=_spin, args=(0.6,))
+    window = gate_process.CpuWindow()
+    child.start()
+    time.sleep(0.4)
+    others = window.others_busy()
+    child.join()
+    assert others is not None and others >= mine + 0.5  # the child's core, whatever else runs
+    cores = os.cpu_count() or 1
+    assert gate_process.free_cores(others) <= cores - 0.5
+    assert gate_process.split_pays(1.0) and not gate_process.split_pays(0.2)
+    assert gate_process.CpuWindow().others_busy() is None  # too short a window to tell

@@ -5,7 +5,6 @@ import dagster as dg
 from assets.automation import inbox_sensor, nightly_ingest
 from assets.documents import source_documents
 from assets.facts import fact_tables, warehouse_db
-from assets.health import no_document_quarantined, warehouse_is_current
 from assets.resources import WarehouseResource
 
 ingest_job = dg.define_asset_job(
@@ -21,7 +20,6 @@ publish_job = dg.define_asset_job(
 
 defs = dg.Definitions(
     assets=[source_documents, fact_tables, warehouse_db],
-    asset_checks=[warehouse_is_current, no_document_quarantined],
     jobs=[ingest_job, publish_job],
     schedules=[nightly_ingest],
     sensors=[inbox_sensor],

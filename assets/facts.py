@@ -18,6 +18,7 @@ import dagster as dg
 import duckdb
 
 from assets.documents import source_documents
+from assets.health import NO_DOCUMENT_QUARANTINED, WAREHOUSE_IS_CURRENT, no_document_quarantined, warehouse_is_current
 from assets.resources import WarehouseResource
 from pipelines.publish.combine import build_tables, built_fingerprint, tables_dir
 from pipelines.publish.gate import load_outcomes, save_outcomes
@@ -218,7 +219,7 @@ def _build(context: dg.AssetExecutionContext, lake, target: Path, full: bool) ->
         dg.AssetSpec(view, deps=[source_documents], group_name="facts", kinds={"polars", "duckdb"}, description=text)
         for view, text in FACT_VIEWS.items()
     ],
-    check_specs=_check_specs(),
+    check_specs=[*_check_specs(), NO_DOCUMENT_QUARANTINED],
     can_subset=False,
 )
 def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -293,6 +294,7 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         )
     for view in FACT_VIEWS:
         yield from check_results(view, outcomes.get(view, []))
+    yield no_document_quarantined(warehouse)
 
 
 @dg.asset(
@@ -300,8 +302,9 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     group_name="warehouse",
     kinds={"duckdb"},
     description="The DuckDB warehouse analysts query: the validated candidate swapped in atomically.",
+    check_specs=[WAREHOUSE_IS_CURRENT],
 )
-def warehouse_db(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def warehouse_db(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     target = warehouse.warehouse_path
     candidate = candidate_path(target, context.run_id[:8])
     published = candidate.exists()
@@ -311,7 +314,7 @@ def warehouse_db(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         context.log.info("warehouse already current: not replaced")
     counts = row_counts(target)
     md = "\n".join(["| view | rows |", "|---|---|", *[f"| {k} | {v} |" for k, v in counts.items()]])
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(target)),
             "published": published,
@@ -320,3 +323,4 @@ def warehouse_db(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             **{f"rows/{k}": v for k, v in counts.items()},
         }
     )
+    yield warehouse_is_current(warehouse, counts)  # after the swap: checks the file analysts now read

@@ -14,7 +14,8 @@ from assets.instance_template import seed_new_home
 from assets.partitions import partition_range_tags, register_partitions
 from pipelines.publish.gate_process import start_gate_process
 from pipelines.publish.lake import Lake, file_lock, lake_dir_for, pid_alive
-from pipelines.run.pool import default_workers, warm_up_workers
+from pipelines.run.early import finish_early_parse
+from pipelines.run.pool import default_workers, start_parse_before_the_run, warm_up_workers
 from pipelines.run.results import IngestResult, summarize
 from pipelines.run.sources import document_for
 
@@ -135,9 +136,15 @@ def run_ingest(
     }
     if job_name == "ingest" and workers:
         run_config["ops"] = {"source_documents": {"config": {"workers": workers}}}
-    result = defs.resolve_job_def(job_name).execute_in_process(
-        instance=instance, run_config=run_config, tags=tags, raise_on_error=False
-    )
+    if job_name == "ingest":
+        # the workers parse while Dagster creates the run and starts its steps (~0.4 s of a small run)
+        start_parse_before_the_run(lake, entries, workers)
+    try:
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, run_config=run_config, tags=tags, raise_on_error=False
+        )
+    finally:
+        finish_early_parse()  # one no step took (the run failed first) is waited for, never left running
     error = None
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pipelines.publish.lake import Lake, SourceEntry
 from pipelines.run.dask_pool import dask_scheduler, parse_on_cluster
+from pipelines.run.early import start_early_parse, take_early_parse
 from pipelines.run.limits import DocBudget, current_budget
 from pipelines.run.sources import parse_entry, plan_entry
 from pipelines.run.supervised import parse_supervised, start_fork_server
@@ -50,6 +51,36 @@ def warm_up_workers(workers: int) -> None:
         start_fork_server()
 
 
+def plan_parse(lake: Lake, entries: list[SourceEntry]) -> dict[str, SourceEntry]:
+    """The entries to parse, by partition key: one per distinct content (a second path with the same
+    bytes waits for the first and is then recorded as a copy, exactly as in a serial run)."""
+    first_of_content: dict[str, SourceEntry] = {}
+    for e in entries:
+        if e.doc_id not in first_of_content and plan_entry(lake, e) in ("parse", "reparse"):
+            first_of_content[e.doc_id] = e
+    return {e.partition_key: e for e in first_of_content.values()}
+
+
+def parses_in_workers(to_parse: dict, workers: int, budget: DocBudget) -> bool:
+    """Whether these documents go to worker processes (else one is parsed in this process)."""
+    return budget.enabled or (workers >= 2 and len(to_parse) >= 2)
+
+
+def start_parse_before_the_run(lake: Lake, entries: list[SourceEntry], workers: int | None = None) -> bool:
+    """Give the parse workers the run's documents now, before Dagster creates the run
+    (``pipelines/run/early.py``); ``parse_entries`` in the run's step takes their outcomes. Only
+    where the step would use the local workers with the environment's budget; True if started."""
+    workers = workers or default_workers()
+    budget = current_budget()
+    if dask_scheduler() is not None:
+        return False
+    to_parse = plan_parse(lake, entries)
+    if not to_parse or not parses_in_workers(to_parse, workers, budget):
+        return False
+    start_early_parse(lake, list(to_parse.values()), workers, budget)
+    return True
+
+
 def parse_entries(
     lake: Lake,
     entries: list[SourceEntry],
@@ -69,25 +100,23 @@ def parse_entries(
     the last one to finish is a small one."""
     workers = workers or default_workers()
     budget = budget or current_budget()
-    # One task per distinct content: a second path with the same bytes waits for the first (it is
-    # then recorded as a copy), exactly as in a serial run.
-    first_of_content: dict[str, SourceEntry] = {}
-    for e in entries:
-        if e.doc_id not in first_of_content and plan_entry(lake, e) in ("parse", "reparse"):
-            first_of_content[e.doc_id] = e
-    to_parse = {e.partition_key: e for e in first_of_content.values()}
+    early = take_early_parse(lake, entries, workers, budget) if dask_scheduler(scheduler) is None else None
+    to_parse = early.to_parse if early is not None else plan_parse(lake, entries)
     if to_parse and while_parsing is not None:
         while_parsing()  # work for this process while the workers parse (e.g. loading the next step's libraries)
     address = dask_scheduler(scheduler)
     if address and to_parse:
         yield from _parse_on_dask(address, lake, entries, list(to_parse.values()))
         return
-    if not to_parse or (not budget.enabled and (workers < 2 or len(to_parse) < 2)):
+    if early is None and (not to_parse or not parses_in_workers(to_parse, workers, budget)):
         for e in entries:  # one document without limits: parsed here, faster than in a new process
             yield _parse_here(lake, e)
         return
-    by_size = sorted(to_parse.values(), key=lambda e: -e.size)
-    finished = parse_supervised(lake, by_size, workers, budget)
+    if early is not None:
+        finished = early.outcomes()
+    else:
+        by_size = sorted(to_parse.values(), key=lambda e: -e.size)
+        finished = parse_supervised(lake, by_size, workers, budget)
     results: dict[str, tuple] = {}
     try:
         for e in entries:

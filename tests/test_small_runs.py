@@ -109,3 +109,29 @@ def test_the_gate_split_follows_the_cores_others_use_not_the_run_itself(monkeypa
     assert gate_process.free_cores(others) <= cores - 0.5
     assert gate_process.split_pays(1.0) and not gate_process.split_pays(0.2)
     assert gate_process.CpuWindow().others_busy() is None  # too short a window to tell
+
+
+def test_the_parse_started_before_the_run_is_reported_by_its_step_as_parsed(home, monkeypatch):
+    # The workers get the documents before Dagster creates the run; the step must take those
+    # outcomes (each file "loaded" or "quarantined", as it parsed them), not plan again and find
+    # the files already current ("unchanged").
+    from pipelines.run import early, pool
+
+    taken = []
+
+    def take(*args):
+        got = early.take_early_parse(*args)
+        taken.append(got)
+        return got
+
+    monkeypatch.setattr(pool, "take_early_parse", take)
+    write_samples(home / "in")
+    result = run_ingest([home / "in"], home / "wh.duckdb")
+    assert result.success, result.error
+    assert len(taken) == 1 and taken[0] is not None and len(taken[0].to_parse) >= 2
+    assert early._pending is None  # taken once, nothing left to join
+    instance = dg.DagsterInstance.get()
+    records = instance.fetch_materializations(dg.AssetKey("source_documents"), limit=100).records
+    states = [r.asset_materialization.metadata["status"].value for r in records]
+    assert len(states) >= len(taken[0].to_parse)
+    assert set(states) <= {"loaded", "quarantined"} and "loaded" in states

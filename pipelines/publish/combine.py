@@ -12,11 +12,9 @@ import polars as pl
 
 from pipelines.normalize.frames import SCHEMAS
 from pipelines.parse import MEMBER_FACT_TABLES
-from pipelines.publish.canonical import choose_canonical, conflict_findings
 from pipelines.publish.faults import checkpoint, stage
-from pipelines.publish.lake import Lake, atomic_write_text, temp_prefix
-from pipelines.publish.units import build_units, key_for_name, member_name, read_aliases
-from pipelines.publish.versions import resolve_versions
+from pipelines.publish.lake import Lake, atomic_write_text, derivation_fingerprint, temp_prefix
+from pipelines.publish.units import member_name
 
 DOCUMENT_SCHEMA: dict[str, pl.DataType] = {
     "doc_id": pl.Utf8, "source_file": pl.Utf8, "sha256": pl.Utf8, "doc_kind": pl.Utf8, "scope": pl.Utf8,
@@ -53,69 +51,11 @@ def document_frame(lake: Lake) -> pl.DataFrame:
 
 def derived_frames(lake: Lake) -> dict[str, pl.DataFrame]:
     """doc_document with status, unit_key and canonical_doc_id; dim_unit (``units.py``); the
-    publication conflicts (``canonical.py``)."""
-    registry = lake.registry()
-    current_sha = {e.source_file: e.sha256 for e in registry.values()}
-    docs = [row for row, _state in lake.summaries()]  # the fields read here, without every document.json
-    order = {}
-    for doc in docs:
-        entry = registry.get(doc["source_file"])
-        if entry is not None and entry.sha256 == doc["sha256"]:
-            order[doc["doc_id"]] = (entry.registered_at, entry.mtime, doc["source_file"])
-        else:  # an older version: when it was registered is kept in its document row
-            order[doc["doc_id"]] = (doc.get("registered_at") or "", doc.get("mtime") or 0.0, doc["source_file"])
-    superseded = resolve_versions(docs, current_sha, order)
-    rows = []
-    for doc in docs:
-        row = {k: doc.get(k) for k in DOCUMENT_SCHEMA}
-        if doc.get("duplicate_of"):  # a byte-identical copy (lakes written before it had its own status)
-            row["status"] = "duplicate"
-        if doc["doc_id"] in superseded:
-            row["status"] = "superseded"
-            row["superseded_by"] = superseded[doc["doc_id"]]
-        rows.append(row)
-    roster_docs = docs_with_rows(lake, docs, "bridge_dept_unit")
-    roster = (
-        scan_files(_files_of(lake, roster_docs, "bridge_dept_unit"), "bridge_dept_unit")
-        .select("doc_id", "member_unit_name")
-        .collect()
-        .to_dicts()
-        if roster_docs
-        else []
-    )
-    members = _member_units(lake, docs, rows)
-    aliases = read_aliases()
-    unit_rows, doc_units = build_units(rows, roster + members, aliases)
-    for row in rows:
-        row["unit_key"] = doc_units.get(row["doc_id"])
-    with_func = set(docs_with_rows(lake, docs, "fact_func_amount"))
-    chosen = choose_canonical(rows, with_func, order)
-    for row in rows:
-        row["canonical_doc_id"] = chosen.get(row["doc_id"])
-    # only the contested documents' function rows are read (the conflicts compare them)
-    contested = sorted({d for pair in chosen.items() if pair[0] != pair[1] for d in pair} & with_func)
-    func = (
-        scan_files(_files_of(lake, contested, "fact_func_amount"), "fact_func_amount").collect()
-        if contested
-        else pl.DataFrame(schema=SCHEMAS["fact_func_amount"])
-    )
-    return {
-        "doc_document": pl.DataFrame(rows, schema=DOCUMENT_SCHEMA, strict=False),
-        "dim_unit": pl.DataFrame(unit_rows, schema=UNIT_SCHEMA, strict=False),
-        "dim_member_unit": pl.DataFrame(
-            [
-                {
-                    "doc_id": m["doc_id"],
-                    "member_unit_name": m["printed"],
-                    "unit_key": key_for_name(m["member_unit_name"], aliases),
-                    "unit_name": m["member_unit_name"],
-                }
-                for m in members
-            ],
-            schema=MEMBER_UNIT_SCHEMA,
-        ),
-        "fact_publication_check": conflict_findings(rows, chosen, func, SCHEMAS["fact_check"]),
-    }
+    member units; the publication conflicts (``canonical.py``), computed over every document
+    (``derive.py`` recomputes only the groups a change reaches)."""
+    from pipelines.publish.derive import derive
+
+    return derive(lake).frames
 
 
 def _member_units(lake: Lake, docs: list[dict], documents: list[dict]) -> list[dict]:
@@ -218,18 +158,20 @@ def built_states(lake: Lake) -> dict[str, str]:
 
 
 def _commit_fingerprint(lake: Lake, fingerprint: str, states: dict[str, str], *, facts_combined: bool) -> None:
-    """The states, then the fingerprint (the commit marker: written last, atomically)."""
+    """The states, then the fingerprint (the commit marker: written last, atomically). It names the
+    code that derived the tables written with it (``derive.load_derivation``)."""
     out_dir = tables_dir(lake)
     atomic_write_text(out_dir / "_doc_states.json", json.dumps(states, sort_keys=True))
-    record = {"fingerprint": fingerprint, "facts_combined": facts_combined}
+    record = {"fingerprint": fingerprint, "facts_combined": facts_combined, "derivation": derivation_fingerprint()}
     atomic_write_text(out_dir / "_fingerprint.json", json.dumps(record))
 
 
 def write_derived_tables(lake: Lake, frames: dict[str, pl.DataFrame], fingerprint: str, states: dict[str, str]) -> None:
     """The incremental publish's share of lake/tables (its caller holds ``lake.publish_lock()``):
     the derived tables (documents with their status, units, publication conflicts: what health
-    checks and summaries read), the states and the fingerprint. The combined fact tables are
-    removed: they no longer match (the warehouse holds the facts; a full rebuild combines them)."""
+    checks and summaries read, and the next run's derivation starts from: ``derive.derivation_files``),
+    the states and the fingerprint. The combined fact tables are removed: they no longer match
+    (the warehouse holds the facts; a full rebuild combines them)."""
     out_dir = tables_dir(lake)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "_fingerprint.json").unlink(missing_ok=True)
@@ -246,9 +188,11 @@ def write_derived_tables(lake: Lake, frames: dict[str, pl.DataFrame], fingerprin
 
 def _stage_tables(lake: Lake, out_dir: Path) -> dict[str, Path]:
     """Every table written beside its final name (pid-tagged temporary files)."""
+    from pipelines.publish.derive import derivation_files, derive
+
     staged: dict[str, Path] = {}
     try:
-        for name, frame in derived_frames(lake).items():
+        for name, frame in derivation_files(derive(lake)).items():
             tmp = out_dir / f"{temp_prefix(name)}parquet"
             staged[name] = tmp
             frame.write_parquet(tmp)

@@ -153,15 +153,25 @@ def facts_combined(lake: Lake) -> bool:
 
 def built_states(lake: Lake) -> dict[str, str]:
     """The document states (``Lake.document_states``) the combined tables were built from."""
-    p = tables_dir(lake) / "_doc_states.json"
+    p = tables_dir(lake) / "_doc_states.parquet"
+    if p.exists():
+        frame = pl.read_parquet(p)
+        return dict(zip(frame["doc_id"].to_list(), frame["state"].to_list(), strict=True))
+    p = p.with_suffix(".json")  # written by earlier code
     return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
 
 
 def _commit_fingerprint(lake: Lake, fingerprint: str, states: dict[str, str], *, facts_combined: bool) -> None:
     """The states, then the fingerprint (the commit marker: written last, atomically). It names the
-    code that derived the tables written with it (``derive.load_derivation``)."""
+    code that derived the tables written with it (``derive.load_derivation``). The states are a
+    Parquet file (42,000 of them as JSON took a second to encode in a run's process)."""
     out_dir = tables_dir(lake)
-    atomic_write_text(out_dir / "_doc_states.json", json.dumps(states, sort_keys=True))
+    tmp = out_dir / f"{temp_prefix('_doc_states')}parquet"
+    frame = pl.DataFrame({"doc_id": sorted(states), "state": [states[d] for d in sorted(states)]},
+                         schema={"doc_id": pl.Utf8, "state": pl.Utf8})  # fmt: skip
+    frame.write_parquet(tmp)
+    os.replace(tmp, out_dir / "_doc_states.parquet")
+    (out_dir / "_doc_states.json").unlink(missing_ok=True)
     record = {"fingerprint": fingerprint, "facts_combined": facts_combined, "derivation": derivation_fingerprint()}
     atomic_write_text(out_dir / "_fingerprint.json", json.dumps(record))
 

@@ -43,6 +43,7 @@ from pipelines.publish.combine import (
     scan_files,
 )
 from pipelines.publish.lake import Lake, SourceEntry
+from pipelines.publish.lake_index import order_text
 from pipelines.publish.units import _FULL_WIDTH_KIND_NOTE, build_units, key_for_name, read_aliases, unit_key_for
 from pipelines.publish.units import normalized_name as normalized_unit_name
 from pipelines.publish.versions import resolve_versions
@@ -73,10 +74,6 @@ def _newness(registry: dict[str, SourceEntry], doc: dict) -> tuple:
         return (entry.registered_at, entry.mtime, doc["source_file"])
     # an older version: when it was registered is kept in its document row
     return (doc.get("registered_at") or "", doc.get("mtime") or 0.0, doc["source_file"])
-
-
-def _signature(state: str, order: tuple, current: bool) -> str:
-    return f"{state}|{order[0]}|{order[1]!r}|{int(current)}"
 
 
 def _document_rows(docs: list[dict], superseded: dict[str, str]) -> list[dict]:
@@ -144,26 +141,42 @@ def _contested_func(lake: Lake, chosen: dict[str, str], with_func: set[str]) -> 
 def derive(lake: Lake, previous: Derivation | None = None) -> Derivation:
     """The derived tables of the lake now: from ``previous`` where it can (see the module docstring)."""
     registry = lake.registry()
-    summaries = lake.summaries()
-    current_sha = {e.source_file: e.sha256 for e in registry.values()}
-    order: dict[str, tuple] = {}
-    signatures: dict[str, str] = {}
-    for doc, state in summaries:
-        o = order[doc["doc_id"]] = _newness(registry, doc)
-        signatures[doc["doc_id"]] = _signature(state, o, current_sha.get(doc["source_file"]) == doc["sha256"])
-    inputs = pl.DataFrame({"doc_id": list(signatures), "signature": list(signatures.values())}, schema=INPUT_SCHEMA)
+    inputs = _inputs(lake.summary_frame(), registry)
     if previous is not None:
-        old = dict(zip(previous.inputs["doc_id"].to_list(), previous.inputs["signature"].to_list(), strict=True))
-        changed = {d for d in signatures.keys() | old.keys() if signatures.get(d) != old.get(d)}
+        both = inputs.join(previous.inputs, on="doc_id", how="full", suffix="_old", coalesce=True)
+        changed = set(both.filter(pl.col("signature").ne_missing(pl.col("signature_old")))["doc_id"].to_list())
         if not changed:
             return Derivation(previous.frames, inputs, previous.entries, "unchanged")
-        if len(changed) <= WHOLE_SHARE * max(len(signatures), 1):
-            return _derive_groups(lake, previous, summaries, changed, current_sha, order, inputs)
-    return _derive_whole(lake, summaries, current_sha, order, inputs)
+        if len(changed) <= WHOLE_SHARE * max(inputs.height, 1):
+            return _derive_groups(lake, previous, registry, changed, inputs)
+    return _derive_whole(lake, registry, inputs)
 
 
-def _derive_whole(lake, summaries, current_sha, order, inputs) -> Derivation:
-    docs = [row for row, _state in summaries]
+def _inputs(frame: pl.DataFrame, registry: dict[str, SourceEntry]) -> pl.DataFrame:
+    """doc_id → what the derivation reads of the document: its state, its place in the newness
+    order and whether its bytes are those registered at its path now (``_newness``)."""
+    entries = list(registry.values())
+    reg = pl.DataFrame(
+        {
+            "source_file": [e.source_file for e in entries],
+            "reg_sha": [e.sha256 for e in entries],
+            "reg_order": [order_text(e.registered_at, e.mtime) for e in entries],
+        },
+        schema={"source_file": pl.Utf8, "reg_sha": pl.Utf8, "reg_order": pl.Utf8},
+    ).unique("source_file", keep="last")
+    joined = frame.select("doc_id", "state", "source_file", "sha256", "own_order").join(
+        reg, on="source_file", how="left"
+    )
+    current = pl.col("reg_sha").eq_missing(pl.col("sha256")) & pl.col("reg_sha").is_not_null()
+    order = pl.when(current).then(pl.col("reg_order")).otherwise(pl.col("own_order"))
+    signature = pl.concat_str([pl.col("state"), order, current.cast(pl.Int8).cast(pl.Utf8)], separator="|")
+    return joined.select("doc_id", signature.alias("signature")).cast(INPUT_SCHEMA)  # type: ignore[arg-type]
+
+
+def _derive_whole(lake: Lake, registry: dict[str, SourceEntry], inputs: pl.DataFrame) -> Derivation:
+    docs = [row for row, _state in lake.summaries()]
+    current_sha = {e.source_file: e.sha256 for e in registry.values()}
+    order = {doc["doc_id"]: _newness(registry, doc) for doc in docs}
     rows = _document_rows(docs, resolve_versions(docs, current_sha, order))
     aliases = read_aliases()
     entries = _entries(lake, docs, rows, aliases)
@@ -179,6 +192,25 @@ def _derive_whole(lake, summaries, current_sha, order, inputs) -> Derivation:
     return Derivation(frames, inputs, _entry_frame(entries), "whole", {"documents": len(rows)})
 
 
+class _Summaries:
+    """The summaries of the documents a group derivation reads, fetched from the lake's index as
+    they are needed (not 42,000 of them)."""
+
+    def __init__(self, lake: Lake, present: set[str]):
+        self.lake, self.present, self.rows = lake, present, {}
+
+    def load(self, doc_ids) -> None:
+        self.rows |= self.lake.summaries_of(set(doc_ids) - self.rows.keys())
+
+    def __contains__(self, doc_id: str) -> bool:
+        return doc_id in self.present
+
+    def __getitem__(self, doc_id: str) -> dict:
+        if doc_id not in self.rows:
+            self.load([doc_id])
+        return self.rows[doc_id]
+
+
 def _entry_frame(entries: list[dict]) -> pl.DataFrame:
     return pl.DataFrame([{k: e.get(k) for k in ENTRY_SCHEMA} for e in entries], schema=ENTRY_SCHEMA, strict=False)
 
@@ -192,8 +224,9 @@ def _identity(row: dict) -> tuple | None:
     return key if all(v is not None for v in key) else None
 
 
-def _derive_groups(lake, previous, summaries, changed, current_sha, order, inputs) -> Derivation:
-    by_id = {row["doc_id"]: row for row, _state in summaries}
+def _derive_groups(lake, previous, registry, changed, inputs) -> Derivation:
+    by_id = _Summaries(lake, set(inputs["doc_id"].to_list()))
+    by_id.load(d for d in changed if d in by_id)
     old_docs = previous.frames["doc_document"]
     old_rows = {r["doc_id"]: r for r in _keys(old_docs, "doc_id", changed).to_dicts()}
     # the unchanged documents as the previous derivation saw them (the changed ones are in by_id)
@@ -213,16 +246,19 @@ def _derive_groups(lake, previous, summaries, changed, current_sha, order, input
             pl.col("source_file").is_in(sorted(new_paths))
             | pl.col("unit_name").is_in(sorted({i[0] for i in new_idents}))
         ).select("doc_id", "source_file", "unit_name", "fiscal_year", "doc_kind", "scope")
-        for d, path, *ident in found.iter_rows():
+        for d, path, *ident in found.iter_rows():  # unchanged documents: their rows are their summaries'
             if d not in versions and (path in new_paths or tuple(ident) in new_idents):
                 versions.add(d)
-                paths.add(by_id[d]["source_file"])
-                if i := _identity(by_id[d]):
-                    idents.add(i)
+                paths.add(path)
+                if all(v is not None for v in ident):
+                    idents.add(tuple(ident))
         for d in changed_here:  # the changed documents now at those paths or identities
             if d not in versions and (by_id[d]["source_file"] in paths or _identity(by_id[d]) in idents):
                 versions.add(d)
+    by_id.load(versions)
     version_docs = [by_id[d] for d in sorted(versions)]
+    current_sha = {p: registry[p].sha256 for p in {d["source_file"] for d in version_docs} if p in registry}
+    order = {d["doc_id"]: _newness(registry, d) for d in version_docs}
     new_rows = {
         r["doc_id"]: r for r in _document_rows(version_docs, resolve_versions(version_docs, current_sha, order))
     }
@@ -292,6 +328,8 @@ def _derive_groups(lake, previous, summaries, changed, current_sha, order, input
     members = (old_members - touched) | set(group_of_new)
     canon_rows = []
     stable_row.load(d for d in members if d not in new_rows)
+    by_id.load(members)
+    order |= {d: _newness(registry, by_id[d]) for d in members}
     for d in sorted(members):
         row = dict(new_rows.get(d) or stable_row(d))
         row["unit_key"] = doc_units.get(d, doc_unit.get(d))
@@ -309,7 +347,9 @@ def _derive_groups(lake, previous, summaries, changed, current_sha, order, input
         row = dict(new_rows.get(d) or stable_row(d))
         prior = old_rows.get(d) or row  # the previous derived row (a document's own row lacks these)
         row["unit_key"] = doc_units.get(d) if d in doc_units or d in touched else prior["unit_key"]
-        row["canonical_doc_id"] = chosen.get(d) if d in members or d in old_members or d in touched else prior["canonical_doc_id"]
+        row["canonical_doc_id"] = (
+            chosen.get(d) if d in members or d in old_members or d in touched else prior["canonical_doc_id"]
+        )
         rows.append(row)
     old_units = previous.frames["dim_unit"]
     frames = {

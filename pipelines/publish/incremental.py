@@ -49,6 +49,7 @@ from pipelines.publish.warehouse import (
     count_findings,
     count_views,
     execute_with_headroom,
+    forget_meta,
     query_published,
     read_meta,
     remove_abandoned_candidates,
@@ -102,10 +103,10 @@ def published_states(warehouse: Path) -> dict[str, str] | None:
     return query_published(warehouse, states)
 
 
-def _read_published(warehouse: Path, table: str) -> pl.DataFrame:
+def _read_published(warehouse: Path, *tables: str) -> list[pl.DataFrame]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return con.sql(f"SELECT * FROM {table}").pl()
+        return [con.sql(f"SELECT * FROM {table}").pl() for table in tables]
     finally:
         con.close()
 
@@ -125,10 +126,10 @@ def _stage_changed_facts(lake: Lake, doc_ids: list[str], scratch: Path) -> dict[
 def _changed_keys(old: pl.DataFrame, new: pl.DataFrame, key: str) -> set:
     """Values of ``key`` whose row differs between two versions of a table (added, removed or changed)."""
     columns = [c for c in new.columns if c in old.columns]
-    old_rows = set(old.select(columns).iter_rows()) if len(old) else set()
-    new_rows = set(new.select(columns).iter_rows())
-    at = columns.index(key)
-    return {row[at] for row in old_rows ^ new_rows}
+    old, new = old.select(columns), new.select(columns)
+    gone = old.join(new, on=columns, how="anti", nulls_equal=True)
+    added = new.join(old, on=columns, how="anti", nulls_equal=True)
+    return set(gone[key].to_list()) | set(added[key].to_list())
 
 
 def publish_scope(
@@ -212,19 +213,16 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
                     break
             else:  # the lake kept changing: publish what was read, and make the next run reload everything
                 fingerprint, states = f"unsettled-{fingerprint}", {}
-            old_documents, old_units = (
-                _read_published(warehouse, "doc_document"),
-                _read_published(warehouse, "dim_unit"),
-            )
+            old_documents, old_units = _read_published(warehouse, "doc_document", "dim_unit")
             if con is None:
                 shutil.copyfile(warehouse, tmp)  # the published file is only read: its readers are not disturbed
                 con = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY_LIMIT})
             try:
                 _apply_changes(con, lake, changed, staged, frames, states, fingerprint)
+                # compared as loaded (the same column types on both sides)
+                new_documents, new_units = (con.sql(f"SELECT * FROM {t}").pl() for t in ("doc_document", "dim_unit"))
             finally:
                 con.close()
-            # compared as loaded (the same column types on both sides)
-            new_documents, new_units = _read_published(tmp, "doc_document"), _read_published(tmp, "dim_unit")
             scope = publish_scope(
                 changed, old_documents, new_documents, old_units, new_units, frames.get("dim_member_unit")
             )
@@ -277,8 +275,13 @@ def _apply_changes(
     con.execute("CREATE OR REPLACE TEMP TABLE changed_documents (doc_id VARCHAR)")
     if changed:
         con.executemany("INSERT INTO changed_documents VALUES (?)", [(d,) for d in changed])
+    # a fact row's document is in doc_document (constraints.py): documents new to the candidate
+    # have no rows to delete, and a run that only adds documents scans no 10 M-row table
+    held = con.execute("SELECT count(*) FROM doc_document WHERE doc_id IN (SELECT doc_id FROM changed_documents)")
+    held = held.fetchone()[0]
     for table in SCHEMAS:
-        con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT doc_id FROM changed_documents)")
+        if held:
+            con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT doc_id FROM changed_documents)")
         if table in staged:
             execute_with_headroom(
                 con, f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{sql_string(staged[table])}')"
@@ -309,23 +312,27 @@ DERIVED_KEYS = {
 
 def _replace_changed_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     """``table`` made equal to ``frame`` by replacing the rows of the keys whose rows differ (a change
-    rewrites a few of the 42,000 rows of doc_document, not all of them). The comparison is made in
-    the table's own column types."""
+    rewrites a few of the 42,000 rows of doc_document, not all of them). Rows are compared by a
+    hash of their values in the table's own column types, the multiset of a key's hashes on each
+    side: a few bytes a row, so the comparison fits the build's memory cap."""
     key = DERIVED_KEYS[table]
+    columns = con.execute(f"DESCRIBE {table}").fetchall()
+    typed = ", ".join(f'CAST("{name}" AS {kind})' for name, kind, *_ in columns)
     con.register("derived_frame", frame.to_arrow())
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE derived_new AS SELECT * FROM {table} LIMIT 0")
-        con.execute("INSERT INTO derived_new BY NAME SELECT * FROM derived_frame")
+        execute_with_headroom(
+            con,
+            f"CREATE OR REPLACE TEMP TABLE derived_keys AS "
+            f"WITH old AS (SELECT {key} AS k, list_sort(list(hash({typed}))) AS h FROM {table} GROUP BY 1), "
+            f"new AS (SELECT {key} AS k, list_sort(list(hash({typed}))) AS h FROM derived_frame GROUP BY 1) "
+            f"SELECT coalesce(old.k, new.k) AS k FROM old FULL JOIN new ON old.k = new.k WHERE old.h IS DISTINCT FROM new.h",
+        )
+        con.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT k FROM derived_keys)")
+        execute_with_headroom(
+            con, f"INSERT INTO {table} BY NAME SELECT * FROM derived_frame WHERE {key} IN (SELECT k FROM derived_keys)"
+        )
     finally:
         con.unregister("derived_frame")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE derived_keys AS SELECT DISTINCT {key} FROM ("
-        f"(SELECT * FROM {table} EXCEPT ALL SELECT * FROM derived_new) UNION ALL "
-        f"(SELECT * FROM derived_new EXCEPT ALL SELECT * FROM {table}))"
-    )
-    con.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM derived_keys)")
-    con.execute(f"INSERT INTO {table} SELECT * FROM derived_new WHERE {key} IN (SELECT {key} FROM derived_keys)")
-    con.execute("DROP TABLE derived_new")
     con.execute("DROP TABLE derived_keys")
 
 
@@ -367,6 +374,7 @@ def _record_row_counts(published: Path, candidate: Path, scope: PublishScope) ->
         con.execute("CHECKPOINT")
     finally:
         con.close()
+        forget_meta(candidate)
 
 
 # ---------------------------------------------------------------------------------------------

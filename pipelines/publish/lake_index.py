@@ -1,5 +1,5 @@
 """What publishing knows of every document of the lake without reading the lake: each document's
-summary (``SUMMARY_FIELDS`` of its row) and state, kept in ``documents_index.json``, and the
+summary (``SUMMARY_FIELDS`` of its row) and state, kept in ``documents_summaries.json``, and the
 journal that says which documents changed since.
 
 A run of 42,000 documents used to ``stat`` every ``document.json`` at every call of
@@ -28,18 +28,45 @@ import json
 import os
 import secrets
 from collections.abc import Callable
-from pathlib import Path
 
-INDEX_VERSION = 4  # 3 + the journal's position and the docs folder's mtime
-_OLDER_INDEX_VERSIONS = (3,)  # entries of the same shape, no journal position: checked by the folders
+import polars as pl
+
 JOURNAL_NAME = "documents.journal"
 _HEADER = "budgetwh-journal "
-# The index is rewritten once this many journal lines have been replayed past its own position
-# (rewriting the 40 MB index of 42,000 documents at every run costs more than replaying a few lines).
-SAVE_AFTER_LINES = 500
+INDEX_VERSION = 5  # columnar (Parquet), with the journal's position and the docs folder's mtime
+# Its own name: a lake written by earlier code keeps its documents_index.json (version 3, JSON, no
+# journal), whose entries are taken once, checked against every folder, and kept here from then on.
+INDEX_NAME = "documents_summaries.parquet"
+LEGACY_INDEX = ("documents_index.json", 3)
+# The index is rewritten once this many rows were read again since it was (rewriting the index
+# of 42,000 documents at every run costs more than the next processes' reading those rows).
+SAVE_AFTER_READS = 200
 
+# A document's entry, as a row: its document.json's signature, its state, what the fingerprint and the
+# derivation's change detection read of it (``fp``, ``own_order``: formatted as Python formats them),
+# and its summary (``SUMMARY_FIELDS`` of its row) as JSON.
+FRAME_SCHEMA = {
+    "doc_id": pl.Utf8, "ino": pl.Int64, "mtime_ns": pl.Int64, "size": pl.Int64, "state": pl.Utf8,
+    "source_file": pl.Utf8, "sha256": pl.Utf8, "fp": pl.Utf8, "own_order": pl.Utf8, "summary": pl.Utf8,
+}  # fmt: skip
 Signature = tuple
-Entry = tuple  # (signature of the document.json, state, summary row)
+
+
+def entry_row(doc_id: str, signature: Signature, state: str, summary: dict) -> dict:
+    """The index row of a document (FRAME_SCHEMA)."""
+    return {
+        "doc_id": doc_id, "ino": signature[0], "mtime_ns": signature[1], "size": signature[2], "state": state,
+        "source_file": summary.get("source_file"), "sha256": summary.get("sha256"),
+        "fp": f"{doc_id}|{summary.get('parser_version')}|{summary.get('parsed_at')}|{summary.get('status')}|"
+              f"{summary.get('source_file')}",
+        "own_order": order_text(summary.get("registered_at") or "", summary.get("mtime") or 0.0),
+        "summary": json.dumps(summary, ensure_ascii=False),
+    }  # fmt: skip
+
+
+def order_text(registered_at: str, mtime: float) -> str:
+    """A document's place in the newness order (``versions.py``) as text, for change detection."""
+    return f"{registered_at}|{mtime!r}"
 
 
 def file_signature(path: str) -> Signature | None:
@@ -114,56 +141,83 @@ class Journal:
 
 
 class DocumentIndex:
-    """The summaries of one lake's documents, as this process knows them (see the module docstring)."""
+    """The summaries of one lake's documents, as this process knows them (see the module docstring):
+    a frame of every document as the index file held it, and the rows read again since."""
 
-    def __init__(self, root: str, docs: str, read_entry: Callable[[str], Entry | None]):
+    def __init__(self, root: str, docs: str, read_entry: Callable[[str], dict | None]):
         self.root, self.docs = root, docs
-        self.path = os.path.join(root, "documents_index.json")
+        self.path = os.path.join(root, INDEX_NAME)
         self.journal = Journal(root)
-        self._read_entry = read_entry  # doc_id → (signature, state, summary) from its folder, or None
-        self.entries: dict[str, Entry] = {}
+        self._read_entry = read_entry  # doc_id → its row (``entry_row``) from its folder, or None
+        self._base = pl.DataFrame(schema=FRAME_SCHEMA)
+        self._base_signatures: dict[str, Signature] | None = None
+        self._overlay: dict[str, dict | None] = {}  # rows read since (None: the document is gone)
         self.journal_at: tuple[str, int] | None = None  # the journal position the entries include
         self.docs_mtime: int | None = None
         self.verified = False  # False: the entries must be checked against the folders
-        self.saved_at = 0  # the journal offset of the index file as last read or written
         self.generation = 0  # changes whenever the entries do (for the callers' caches)
+        self.unsaved = 0  # rows read from their folders since the index file was read or written
+        self._frame: pl.DataFrame | None = None
         self._summaries: list | None = None
         self._load()
 
     def _load(self) -> None:
         try:
-            with open(self.path, encoding="utf-8") as f:
-                data = json.load(f)
-            version = data.get("version")
-            if version != INDEX_VERSION and version not in _OLDER_INDEX_VERSIONS:
-                return
-            self.entries = {d: (tuple(sig), state, row) for d, (sig, state, row) in data["documents"].items()}
-            if version == INDEX_VERSION:
-                journal = data.get("journal")
-                self.journal_at = tuple(journal) if journal else None
-                self.docs_mtime = data.get("docs_mtime")
+            meta = json.loads(pl.read_parquet_metadata(self.path).get("budgetwh") or "{}")
+            if meta.get("version") == INDEX_VERSION:
+                self._base = pl.read_parquet(self.path).cast(FRAME_SCHEMA)  # type: ignore[arg-type]
+                self.journal_at = tuple(meta["journal"]) if meta.get("journal") else None
+                self.docs_mtime = meta.get("docs_mtime")
                 self.verified = True
-                self.saved_at = self.journal_at[1] if self.journal_at else 0
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
-            self.entries = {}  # none yet, or damaged: rebuilt from the folders
+                return
+        except (OSError, ValueError, TypeError, KeyError, pl.exceptions.PolarsError):
+            self._base = pl.DataFrame(schema=FRAME_SCHEMA)
+        name, version = LEGACY_INDEX  # entries of earlier code: taken, then checked against every folder
+        try:
+            with open(os.path.join(self.root, name), encoding="utf-8") as f:
+                data = json.load(f)
+            if data.get("version") == version:
+                rows = [entry_row(d, tuple(sig), state, row) for d, (sig, state, row) in data["documents"].items()]
+                self._base = pl.DataFrame(rows, schema=FRAME_SCHEMA).sort("doc_id")
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError):
+            self._base = pl.DataFrame(schema=FRAME_SCHEMA)  # none yet, or damaged: rebuilt from the folders
+
+    def frame(self) -> pl.DataFrame:
+        """Every document's row (FRAME_SCHEMA), by doc_id, brought up to date with the journal."""
+        self._update()
+        if self._frame is None:
+            kept = self._base
+            if self._overlay:
+                kept = kept.filter(~pl.col("doc_id").is_in(sorted(self._overlay)))
+                rows = [r for r in self._overlay.values() if r is not None]
+                kept = pl.concat([kept, pl.DataFrame(rows, schema=FRAME_SCHEMA)]).sort("doc_id")
+            self._frame = kept
+        if self.unsaved >= SAVE_AFTER_READS:
+            self._save()
+        return self._frame
 
     def summaries(self) -> list[tuple[dict, str]]:
         """Every document as (summary, state), by doc_id; the list is shared (never change it)."""
+        frame = self.frame()
+        if self._summaries is None:
+            self._summaries = [
+                (json.loads(text), state) for text, state in zip(frame["summary"], frame["state"], strict=True)
+            ]
+        return self._summaries
+
+    def _update(self) -> None:
         if not os.path.isdir(self.docs):
-            return []
-        dirty = False
+            if self._base.height or self._overlay:
+                self._base, self._overlay, self._base_signatures = pl.DataFrame(schema=FRAME_SCHEMA), {}, None
+                self._changed()
+            return
         position = self.journal.position()
         if not self.verified or not self._same_journal(position):
             self._verify(position)
-            dirty = True
+            self.unsaved += SAVE_AFTER_READS
         else:
-            dirty |= self._replay(position)
-            dirty |= self._check_names()
-        if self._summaries is None:
-            self._summaries = [(e[2], e[1]) for _d, e in sorted(self.entries.items())]
-        if dirty or (self.journal_at and self.journal_at[1] - self.saved_at > SAVE_AFTER_LINES * 17):
-            self._save()
-        return self._summaries
+            self._replay(position)
+            self._check_names()
 
     def _same_journal(self, position: tuple[str, int] | None) -> bool:
         if self.journal_at is None:
@@ -172,7 +226,26 @@ class DocumentIndex:
 
     def _changed(self) -> None:
         self.generation += 1
-        self._summaries = None
+        self.unsaved += 1
+        self._frame = self._summaries = None
+
+    def _signature(self, doc_id: str) -> Signature | None:
+        if doc_id in self._overlay:
+            row = self._overlay[doc_id]
+            return None if row is None else (row["ino"], row["mtime_ns"], row["size"])
+        if self._base_signatures is None:
+            b = self._base
+            self._base_signatures = {
+                d: (i, m, z)
+                for d, i, m, z in zip(b["doc_id"], b["ino"], b["mtime_ns"], b["size"], strict=True)
+            }  # fmt: skip
+        return self._base_signatures.get(doc_id)
+
+    def _ids(self) -> set[str]:
+        ids = set(self._base["doc_id"].to_list())
+        for doc_id, row in self._overlay.items():
+            (ids.add if row is not None else ids.discard)(doc_id)
+        return ids
 
     def _verify(self, position: tuple[str, int] | None) -> None:
         """Every folder's document.json checked against its entry (the position and the folder's
@@ -180,70 +253,54 @@ class DocumentIndex:
         self.docs_mtime = _mtime(self.docs)
         with os.scandir(self.docs) as found:
             names = sorted(e.name for e in found if not e.name.startswith("."))
-        entries: dict[str, Entry] = {}
-        for name in names:
-            signature = file_signature(os.path.join(self.docs, name, "document.json"))
-            if signature is None:  # never parsed, or being replaced by another run this instant
-                continue
-            cached = self.entries.get(name)
-            if cached is None or cached[0] != signature:
-                cached = self._read_entry(name)
-            if cached is not None:
-                entries[name] = cached
-        self.entries, self.journal_at, self.verified = entries, position, True
+        for name in sorted(set(names) | self._ids()):
+            self._refresh(name)
+        self.journal_at, self.verified = position, True
         self._changed()
 
-    def _replay(self, position: tuple[str, int] | None) -> bool:
+    def _replay(self, position: tuple[str, int] | None) -> None:
         if position is None or (self.journal_at is not None and position[1] == self.journal_at[1]):
-            return False
+            return
         ids, offset = self.journal.read_from(self.journal_at[1] if self.journal_at else 0)
         self.journal_at = (position[0], offset)
-        changed = False
         for doc_id in dict.fromkeys(ids):
-            changed |= self._refresh(doc_id)
-        return changed
+            self._refresh(doc_id)
 
-    def _refresh(self, doc_id: str) -> bool:
-        """One document's entry brought up to date from its folder; whether it changed."""
+    def _refresh(self, doc_id: str) -> None:
+        """One document's entry brought up to date from its folder."""
         signature = file_signature(os.path.join(self.docs, doc_id, "document.json"))
-        cached = self.entries.get(doc_id)
-        if cached is not None and cached[0] == signature:
-            return False
-        entry = self._read_entry(doc_id) if signature is not None else None
-        if entry is None:
-            if cached is None:
-                return False
-            del self.entries[doc_id]
-        else:
-            self.entries[doc_id] = entry
+        known = self._signature(doc_id)
+        if known == signature:
+            return
+        row = self._read_entry(doc_id) if signature is not None else None
+        if row is None and known is None:
+            return
+        self._overlay[doc_id] = row
         self._changed()
-        return True
 
-    def _check_names(self) -> bool:
+    def _check_names(self) -> None:
         """Folders added or removed without ``Lake`` (the ``docs`` folder's mtime moved on)."""
         mtime = _mtime(self.docs)
         if mtime == self.docs_mtime:
-            return False
+            return
         self.docs_mtime = mtime
         with os.scandir(self.docs) as found:
             names = {e.name for e in found if not e.name.startswith(".")}
-        changed = False
-        for doc_id in sorted(names ^ self.entries.keys()):
-            changed |= self._refresh(doc_id)
-        return changed
+        for doc_id in sorted(names ^ self._ids()):
+            self._refresh(doc_id)
 
     def _save(self) -> None:
-        from pipelines.publish.lake import atomic_write_text
-
-        data = {
-            "version": INDEX_VERSION,
-            "journal": list(self.journal_at) if self.journal_at else None,
-            "docs_mtime": self.docs_mtime,
-            "documents": {d: list(v) for d, v in sorted(self.entries.items())},
-        }
-        with contextlib.suppress(OSError):  # a full disk: the index is a cache, the next run checks the folders
-            atomic_write_text(Path(self.path), json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-            self.saved_at = self.journal_at[1] if self.journal_at else 0
+        frame = self._frame if self._frame is not None else self.frame()
+        meta = {"version": INDEX_VERSION, "journal": self.journal_at, "docs_mtime": self.docs_mtime}
+        tmp = os.path.join(self.root, f".{INDEX_NAME}.pid{os.getpid()}.tmp")
+        try:  # a full disk: the index is a cache, the next run checks the folders
+            frame.write_parquet(tmp, metadata={"budgetwh": json.dumps(meta)})
+            os.replace(tmp, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            return
+        self._base, self._overlay, self._base_signatures, self.unsaved = frame, {}, None, 0
 
 
 def _mtime(path: str) -> int | None:

@@ -26,6 +26,7 @@ join any two units: its groups cannot be bounded), and when most documents chang
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -66,6 +67,21 @@ class Derivation:
     entries: pl.DataFrame  # the member-unit entries (ENTRY_SCHEMA)
     how: str = "whole"  # whole | groups | unchanged: how it was computed (logged, and for tests)
     recomputed: dict[str, int] = field(default_factory=dict)  # rows recomputed per group kind
+
+    def token(self) -> str:
+        """Names the derived tables: equal inputs (and code) give equal tables. A warehouse records
+        the token of its derived tables (``DERIVATION_TOKEN_KEY``), so that the next run compares
+        its new tables with the kept ones instead of reading the published file's."""
+        from pipelines.publish.lake import derivation_fingerprint
+
+        h = hashlib.sha256(derivation_fingerprint().encode())
+        frame = self.inputs.sort("doc_id")
+        h.update("\n".join(frame["doc_id"].to_list()).encode())
+        h.update("\n".join(frame["signature"].to_list()).encode())
+        return h.hexdigest()[:16]
+
+
+DERIVATION_TOKEN_KEY = "derivation_token"
 
 
 def _newness(registry: dict[str, SourceEntry], doc: dict) -> tuple:

@@ -34,7 +34,7 @@ import polars as pl
 
 from pipelines.normalize.frames import SCHEMAS
 from pipelines.publish.combine import scan_files, write_derived_tables
-from pipelines.publish.derive import Derivation, derivation_files, derive, load_derivation
+from pipelines.publish.derive import DERIVATION_TOKEN_KEY, Derivation, derivation_files, derive, load_derivation
 from pipelines.publish.faults import checkpoint, stage
 from pipelines.publish.lake import Lake, temp_prefix
 from pipelines.publish.standby import claim_standby
@@ -213,14 +213,24 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
                     break
             else:  # the lake kept changing: publish what was read, and make the next run reload everything
                 fingerprint, states = f"unsettled-{fingerprint}", {}
-            old_documents, old_units = _read_published(warehouse, "doc_document", "dim_unit")
+            # the published derived tables: the kept derivation's when the published file was built
+            # from it (no 42,000-row reads), else read from the file
+            from_kept = previous is not None and read_meta(warehouse, DERIVATION_TOKEN_KEY) == previous.token()
+            if from_kept:
+                old_documents, old_units = previous.frames["doc_document"], previous.frames["dim_unit"]
+            else:
+                old_documents, old_units = _read_published(warehouse, "doc_document", "dim_unit")
             if con is None:
                 shutil.copyfile(warehouse, tmp)  # the published file is only read: its readers are not disturbed
                 con = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY_LIMIT})
             try:
-                _apply_changes(con, lake, changed, staged, frames, states, fingerprint)
-                # compared as loaded (the same column types on both sides)
-                new_documents, new_units = (con.sql(f"SELECT * FROM {t}").pl() for t in ("doc_document", "dim_unit"))
+                _apply_changes(con, lake, changed, staged, frames, states, fingerprint, derivation.token())
+                if from_kept:
+                    new_documents, new_units = frames["doc_document"], frames["dim_unit"]
+                else:  # compared as loaded (the same column types on both sides)
+                    new_documents, new_units = (
+                        con.sql(f"SELECT * FROM {t}").pl() for t in ("doc_document", "dim_unit")
+                    )
             finally:
                 con.close()
             scope = publish_scope(
@@ -269,6 +279,7 @@ def _apply_changes(
     frames: dict[str, pl.DataFrame],
     states: dict[str, str],
     fingerprint: str,
+    token: str,
 ) -> None:
     """One transaction: a reader of the candidate (the screen, the gate) sees all of it or none."""
     con.execute("BEGIN TRANSACTION")
@@ -297,7 +308,7 @@ def _apply_changes(
     else:
         con.execute("DELETE FROM publish_doc_state")
     con.execute("DELETE FROM warehouse_meta")
-    meta = build_meta(lake, fingerprint, "incremental")
+    meta = build_meta(lake, fingerprint, "incremental") | {DERIVATION_TOKEN_KEY: token}
     con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(meta.items()))
     checkpoint("candidate.build")
     con.execute("COMMIT")

@@ -315,17 +315,13 @@ class Lake:
         return self.index().summaries()
 
     def summary_frame(self) -> pl.DataFrame:
-        """Every document's index row (``lake_index.FRAME_SCHEMA``: doc_id, state, source_file,
-        sha256, its summary as JSON …), by doc_id."""
+        """Every document's index row (``lake_index.LIGHT_SCHEMA``: doc_id, state, source_file,
+        sha256 …), by doc_id."""
         return self.index().frame()
 
     def summaries_of(self, doc_ids) -> dict[str, dict]:
         """doc_id → summary, for these documents (those in the lake)."""
-        wanted = sorted(set(doc_ids))
-        if not wanted:
-            return {}
-        found = self.summary_frame().filter(pl.col("doc_id").is_in(wanted)).select("doc_id", "summary")
-        return {d: json.loads(text) for d, text in found.iter_rows()}
+        return self.index().summaries_of(sorted(set(doc_ids)))
 
     def index(self) -> DocumentIndex:
         key = str(self.root.resolve())

@@ -49,6 +49,8 @@ FRAME_SCHEMA = {
     "doc_id": pl.Utf8, "ino": pl.Int64, "mtime_ns": pl.Int64, "size": pl.Int64, "state": pl.Utf8,
     "source_file": pl.Utf8, "sha256": pl.Utf8, "fp": pl.Utf8, "own_order": pl.Utf8, "summary": pl.Utf8,
 }  # fmt: skip
+LIGHT_COLUMNS = [c for c in FRAME_SCHEMA if c != "summary"]
+LIGHT_SCHEMA = {c: FRAME_SCHEMA[c] for c in LIGHT_COLUMNS}
 Signature = tuple
 
 
@@ -149,7 +151,8 @@ class DocumentIndex:
         self.path = os.path.join(root, INDEX_NAME)
         self.journal = Journal(root)
         self._read_entry = read_entry  # doc_id → its row (``entry_row``) from its folder, or None
-        self._base = pl.DataFrame(schema=FRAME_SCHEMA)
+        self._base = pl.DataFrame(schema=FRAME_SCHEMA)  # LIGHT_SCHEMA once read from or written to a file
+        self._base_file = None  # that file, open: where the base rows' summaries are read from
         self._base_signatures: dict[str, Signature] | None = None
         self._overlay: dict[str, dict | None] = {}  # rows read since (None: the document is gone)
         self.journal_at: tuple[str, int] | None = None  # the journal position the entries include
@@ -165,7 +168,8 @@ class DocumentIndex:
         try:
             meta = json.loads(pl.read_parquet_metadata(self.path).get("budgetwh") or "{}")
             if meta.get("version") == INDEX_VERSION:
-                self._base = pl.read_parquet(self.path).cast(FRAME_SCHEMA)  # type: ignore[arg-type]
+                self._base_file = open(self.path, "rb")  # noqa: SIM115  (the version read: its summaries, later)
+                self._base = pl.read_parquet(self._base_file, columns=LIGHT_COLUMNS).cast(LIGHT_SCHEMA)
                 self.journal_at = tuple(meta["journal"]) if meta.get("journal") else None
                 self.docs_mtime = meta.get("docs_mtime")
                 self.verified = True
@@ -183,27 +187,50 @@ class DocumentIndex:
             self._base = pl.DataFrame(schema=FRAME_SCHEMA)  # none yet, or damaged: rebuilt from the folders
 
     def frame(self) -> pl.DataFrame:
-        """Every document's row (FRAME_SCHEMA), by doc_id, brought up to date with the journal."""
+        """Every document's row (LIGHT_SCHEMA: FRAME_SCHEMA without the summaries, which are read
+        when asked for: ``summaries_of``), by doc_id, brought up to date with the journal."""
         self._update()
+        if self.unsaved >= SAVE_AFTER_READS:
+            self._save()
         if self._frame is None:
-            kept = self._base
+            kept = self._base.select(LIGHT_COLUMNS)
             if self._overlay:
                 kept = kept.filter(~pl.col("doc_id").is_in(sorted(self._overlay)))
                 rows = [r for r in self._overlay.values() if r is not None]
-                kept = pl.concat([kept, pl.DataFrame(rows, schema=FRAME_SCHEMA)]).sort("doc_id")
+                kept = pl.concat([kept, pl.DataFrame(rows, schema=FRAME_SCHEMA).select(LIGHT_COLUMNS)]).sort("doc_id")
             self._frame = kept
-        if self.unsaved >= SAVE_AFTER_READS:
-            self._save()
         return self._frame
+
+    def summaries_of(self, doc_ids: list[str]) -> dict[str, dict]:
+        """doc_id → summary, for those of these documents the lake holds."""
+        self._update()
+        out = {d: json.loads(r["summary"]) for d in doc_ids if (r := self._overlay.get(d)) is not None}
+        rest = sorted(d for d in doc_ids if d not in self._overlay)
+        if rest:
+            found = self._base_summaries(rest)
+            out |= {d: json.loads(text) for d, text in found.iter_rows()}
+        return out
 
     def summaries(self) -> list[tuple[dict, str]]:
         """Every document as (summary, state), by doc_id; the list is shared (never change it)."""
         frame = self.frame()
         if self._summaries is None:
-            self._summaries = [
-                (json.loads(text), state) for text, state in zip(frame["summary"], frame["state"], strict=True)
-            ]
+            summaries = self.summaries_of(frame["doc_id"].to_list())
+            self._summaries = [(summaries[d], state) for d, state in frame.select("doc_id", "state").iter_rows()]
         return self._summaries
+
+    def _base_summaries(self, doc_ids: list[str] | None = None) -> pl.DataFrame:
+        """doc_id and summary of the base rows (all, or these), from the index file they were read
+        from: by its name while it is still that file (a scan reads only what it needs), else
+        through the handle kept open."""
+        wanted = pl.col("doc_id").is_in(doc_ids) if doc_ids is not None else pl.lit(True)
+        if "summary" in self._base.columns:
+            return self._base.select("doc_id", "summary").filter(wanted)
+        st = os.fstat(self._base_file.fileno())
+        if file_signature(self.path) == (st.st_ino, st.st_mtime_ns, st.st_size):
+            return pl.scan_parquet(self.path).select("doc_id", "summary").filter(wanted).collect()
+        self._base_file.seek(0)
+        return pl.read_parquet(self._base_file, columns=["doc_id", "summary"]).filter(wanted)
 
     def _update(self) -> None:
         if not os.path.isdir(self.docs):
@@ -290,17 +317,26 @@ class DocumentIndex:
             self._refresh(doc_id)
 
     def _save(self) -> None:
-        frame = self._frame if self._frame is not None else self.frame()
+        base = self._base.join(self._base_summaries(), on="doc_id", how="left") if self._base_file else self._base
+        frame = base.select(list(FRAME_SCHEMA))
+        if self._overlay:
+            rows = [r for r in self._overlay.values() if r is not None]
+            frame = frame.filter(~pl.col("doc_id").is_in(sorted(self._overlay)))
+            frame = pl.concat([frame, pl.DataFrame(rows, schema=FRAME_SCHEMA)]).sort("doc_id")
         meta = {"version": INDEX_VERSION, "journal": self.journal_at, "docs_mtime": self.docs_mtime}
         tmp = os.path.join(self.root, f".{INDEX_NAME}.pid{os.getpid()}.tmp")
         try:  # a full disk: the index is a cache, the next run checks the folders
-            frame.write_parquet(tmp, metadata={"budgetwh": json.dumps(meta)})
+            frame.write_parquet(tmp, metadata={"budgetwh": json.dumps(meta)}, row_group_size=4096)
+            handle = open(tmp, "rb")  # noqa: SIM115  (kept open: the summaries are read from it)
             os.replace(tmp, self.path)
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             return
-        self._base, self._overlay, self._base_signatures, self.unsaved = frame, {}, None, 0
+        if self._base_file is not None:
+            self._base_file.close()
+        self._base_file, self._base = handle, frame.select(LIGHT_COLUMNS)
+        self._overlay, self._base_signatures, self.unsaved = {}, None, 0
 
 
 def _mtime(path: str) -> int | None:

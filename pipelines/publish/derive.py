@@ -56,8 +56,8 @@ ENTRY_SCHEMA = {
     "kind": pl.Int8, "doc_id": pl.Utf8, "seq": pl.Int32, "member_unit_name": pl.Utf8, "printed": pl.Utf8,
     "fiscal_year": pl.Int32, "source": pl.Utf8, "member_key": pl.Utf8,
 }  # fmt: skip
-# Past this share of the documents, recomputing everything is as cheap.
-WHOLE_SHARE = 0.25
+# Past this share of the documents (and this many), recomputing everything is as cheap.
+WHOLE_SHARE, WHOLE_MIN_DOCUMENTS = 0.25, 50
 
 
 @dataclass
@@ -163,7 +163,7 @@ def derive(lake: Lake, previous: Derivation | None = None) -> Derivation:
         changed = set(both.filter(pl.col("signature").ne_missing(pl.col("signature_old")))["doc_id"].to_list())
         if not changed:
             return Derivation(previous.frames, inputs, previous.entries, "unchanged")
-        if len(changed) <= WHOLE_SHARE * max(inputs.height, 1):
+        if len(changed) <= max(WHOLE_MIN_DOCUMENTS, WHOLE_SHARE * inputs.height):
             return _derive_groups(lake, previous, registry, changed, inputs)
     return _derive_whole(lake, registry, inputs)
 

@@ -224,7 +224,7 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
                 shutil.copyfile(warehouse, tmp)  # the published file is only read: its readers are not disturbed
                 con = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY_LIMIT})
             try:
-                _apply_changes(con, lake, changed, staged, frames, states, fingerprint, derivation.token())
+                _apply_changes(con, lake, changed, staged, frames, states, fingerprint, derivation)
                 if from_kept:
                     new_documents, new_units = frames["doc_document"], frames["dim_unit"]
                 else:  # compared as loaded (the same column types on both sides)
@@ -279,7 +279,7 @@ def _apply_changes(
     frames: dict[str, pl.DataFrame],
     states: dict[str, str],
     fingerprint: str,
-    token: str,
+    derivation: Derivation,
 ) -> None:
     """One transaction: a reader of the candidate (the screen, the gate) sees all of it or none."""
     con.execute("BEGIN TRANSACTION")
@@ -308,7 +308,11 @@ def _apply_changes(
     else:
         con.execute("DELETE FROM publish_doc_state")
     con.execute("DELETE FROM warehouse_meta")
-    meta = build_meta(lake, fingerprint, "incremental") | {DERIVATION_TOKEN_KEY: token}
+    # the derived tables' token (the next run's comparison), and how they were computed: whole | groups | unchanged
+    meta = build_meta(lake, fingerprint, "incremental") | {
+        DERIVATION_TOKEN_KEY: derivation.token(),
+        "derived_by": derivation.how,
+    }
     con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(meta.items()))
     checkpoint("candidate.build")
     con.execute("COMMIT")

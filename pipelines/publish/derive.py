@@ -34,7 +34,9 @@ import polars as pl
 
 from pipelines.normalize.frames import SCHEMAS
 from pipelines.publish.canonical import choose_canonical, conflict_findings
-from pipelines.publish.combine import (
+from pipelines.publish.lake import Lake, SourceEntry
+from pipelines.publish.lake_index import order_text
+from pipelines.publish.lake_tables import (
     DOCUMENT_SCHEMA,
     MEMBER_UNIT_SCHEMA,
     UNIT_SCHEMA,
@@ -43,8 +45,6 @@ from pipelines.publish.combine import (
     docs_with_rows,
     scan_files,
 )
-from pipelines.publish.lake import Lake, SourceEntry
-from pipelines.publish.lake_index import order_text
 from pipelines.publish.units import _FULL_WIDTH_KIND_NOTE, build_units, key_for_name, read_aliases, unit_key_for
 from pipelines.publish.units import normalized_name as normalized_unit_name
 from pipelines.publish.versions import resolve_versions
@@ -459,8 +459,8 @@ def derivation_files(derivation: Derivation) -> dict[str, pl.DataFrame]:
 def load_derivation(lake: Lake) -> Derivation | None:
     """The derivation kept in lake/tables, or None when it cannot be the base of the next one (none,
     an interrupted write, or derived by other code or another alias file)."""
-    from pipelines.publish.combine import _fingerprint_record, tables_dir
     from pipelines.publish.lake import derivation_fingerprint
+    from pipelines.publish.lake_tables import _fingerprint_record, tables_dir
 
     record = _fingerprint_record(lake)
     if not record or record.get("derivation") != derivation_fingerprint():

@@ -281,8 +281,10 @@ class Lake:
         for folder in (self.root, self.docs, self.root / "tables"):
             if not folder.is_dir():
                 continue
-            for p in folder.iterdir():
-                if p.name.startswith(".") and is_stale_temp(p):
+            with os.scandir(folder) as found:  # names first: 42,000 Paths for the docs folder cost 0.2 s
+                hidden = [folder / e.name for e in found if e.name.startswith(".")]
+            for p in hidden:
+                if is_stale_temp(p):
                     remove_path(p)
                     removed.append(p)
         return removed

@@ -126,7 +126,9 @@ def _entries(lake: Lake, docs: list[dict], rows: list[dict], aliases: dict) -> l
     return out
 
 
-def _frames(rows, unit_rows, members, aliases, chosen, func) -> dict[str, pl.DataFrame]:
+def _frames(
+    rows: list[dict], unit_rows: list[dict], members: list[dict], aliases: dict, chosen: dict, func: pl.DataFrame
+) -> dict[str, pl.DataFrame]:
     return {
         "doc_document": pl.DataFrame(rows, schema=DOCUMENT_SCHEMA, strict=False),
         "dim_unit": pl.DataFrame(unit_rows, schema=UNIT_SCHEMA, strict=False),
@@ -240,7 +242,11 @@ def _identity(row: dict) -> tuple | None:
     return key if all(v is not None for v in key) else None
 
 
-def _derive_groups(lake, previous, registry, changed, inputs) -> Derivation:
+def _derive_groups(
+    lake: Lake, previous: Derivation, registry: dict[str, SourceEntry], changed: set[str], inputs: pl.DataFrame
+) -> Derivation:
+    """The previous derivation with the groups of the ``changed`` documents recomputed (the module
+    docstring says which groups, and why their rows are the whole computation's)."""
     by_id = _Summaries(lake, set(inputs["doc_id"].to_list()))
     by_id.load(d for d in changed if d in by_id)
     old_docs = previous.frames["doc_document"]
@@ -412,7 +418,15 @@ def _remember(name: str, aliases: dict, targets: dict[str, str]) -> str:
     return key
 
 
-def _connected_units(seeds, entries, old_entries, doc_unit, old_rows, old_units, targets) -> set[str]:
+def _connected_units(
+    seeds: set[str],
+    entries: pl.DataFrame,
+    old_entries: pl.DataFrame,
+    doc_unit: dict[str, str | None],
+    old_rows: dict[str, dict],
+    old_units: pl.DataFrame,
+    targets: dict[str, str],
+) -> set[str]:
     """Every unit joined to ``seeds`` by an entry (a department's unit and its member's) or by the
     ``X（本级）`` rule, through the previous entries as well as the current ones."""
     edges: dict[str, set[str]] = defaultdict(set)

@@ -1,6 +1,7 @@
 """What publishing knows of every document of the lake without reading the lake: each document's
-summary (``SUMMARY_FIELDS`` of its row) and state, kept in ``documents_summaries.json``, and the
-journal that says which documents changed since.
+summary (``SUMMARY_FIELDS`` of its row) and state, kept in ``documents_summaries.parquet``, and
+the journal that says which documents changed since. In memory the index is a Polars frame without
+the summaries (read from the file when asked for): 11 MB for 42,000 documents, not 120 MB of dicts.
 
 A run of 42,000 documents used to ``stat`` every ``document.json`` at every call of
 ``Lake.summaries`` (six a run, 0.3 s each) to learn which rows changed since the index was
@@ -18,7 +19,8 @@ other than the one it recorded (deleted, replaced). Folders added or removed wit
 (a lake copied into place, a folder deleted by hand) are found by the names of the folders, read
 when the ``docs`` folder's modification time differs from the one the index recorded. A row edited
 in place by hand is not seen: lake rows are changed through ``Lake`` (or the lake is re-verified
-by removing ``documents_index.json``).
+by removing ``documents_summaries.parquet``). A lake copied by hard links must copy the journal
+(it is appended to in place; ``benchmarks/bench_incremental.working_copy``).
 """
 
 from __future__ import annotations

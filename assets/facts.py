@@ -205,7 +205,7 @@ def _build(context: dg.AssetExecutionContext, lake, target: Path, full: bool) ->
     if built is not None:
         context.log.info(
             f"incremental candidate: {len(built.scope.changed)} documents replaced, {len(built.scope.documents)} "
-            f"within reach, in {time.perf_counter() - started:.1f}s"
+            f"within reach, in {time.perf_counter() - started:.1f}s; {built.derived}"
         )
         return built.path, built.scope
     build_tables(lake)

@@ -240,10 +240,10 @@ def test_lake_rows_read_once_are_read_again_when_their_file_changes(sequence, tm
         "import json, sys; from pathlib import Path; from pipelines.publish.lake import Lake; "
         "print(json.dumps(Lake(Path(sys.argv[1])).document_states(), sort_keys=True))"
     )
-    index_before = lake.index_path.read_text(encoding="utf-8")
+    index_before = lake.index_path.read_bytes()
     other = subprocess.run([sys.executable, "-c", probe, str(lake.root)], cwd=ROOT, capture_output=True, text=True)
     assert json.loads(other.stdout) == lake.document_states()
-    assert lake.index_path.read_text(encoding="utf-8") == index_before  # answered by the index, nothing re-read
+    assert lake.index_path.read_bytes() == index_before  # answered by the index and the journal, nothing saved
     lake.update_document(moved, source_file="/elsewhere/again.pdf")
     other = subprocess.run([sys.executable, "-c", probe, str(lake.root)], cwd=ROOT, capture_output=True, text=True)
     assert json.loads(other.stdout)[moved] == lake.document_states()[moved] != states[moved]

@@ -11,38 +11,24 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.normalize.frames import SCHEMAS
-from pipelines.parse import MEMBER_FACT_TABLES
-from pipelines.publish.canonical import choose_canonical, conflict_findings
 from pipelines.publish.faults import checkpoint, stage
-from pipelines.publish.lake import Lake, atomic_write_text, temp_prefix
-from pipelines.publish.units import build_units, key_for_name, member_name, read_aliases
-from pipelines.publish.versions import resolve_versions
-
-DOCUMENT_SCHEMA: dict[str, pl.DataType] = {
-    "doc_id": pl.Utf8, "source_file": pl.Utf8, "sha256": pl.Utf8, "doc_kind": pl.Utf8, "scope": pl.Utf8,
-    "unit_name": pl.Utf8, "fiscal_year": pl.Int32, "page_count": pl.Int32, "status": pl.Utf8, "error": pl.Utf8,
-    "title": pl.Utf8, "source_format": pl.Utf8, "parser_version": pl.Utf8, "parsed_at": pl.Utf8,
-    "parse_seconds": pl.Float64, "superseded_by": pl.Utf8, "unit_key": pl.Utf8, "duplicate_of": pl.Utf8,
-    "canonical_doc_id": pl.Utf8,
-}  # fmt: skip
-
-UNIT_SCHEMA: dict[str, pl.DataType] = {
-    "unit_key": pl.Utf8, "unit_name": pl.Utf8, "names": pl.Utf8, "first_year": pl.Int32, "last_year": pl.Int32,
-    "parent_unit_key": pl.Utf8, "region": pl.Utf8, "admin_level": pl.Utf8, "match_reason": pl.Utf8,
-}  # fmt: skip
+from pipelines.publish.lake import Lake, atomic_write_text, derivation_fingerprint, temp_prefix
+from pipelines.publish.lake_tables import (  # noqa: F401  (their home before lake_tables.py)
+    DOCUMENT_SCHEMA,
+    MEMBER_UNIT_SCHEMA,
+    UNIT_SCHEMA,
+    _files_of,
+    _fingerprint_record,
+    _member_units,
+    docs_with_rows,
+    scan_files,
+    tables_dir,
+)
 
 ALL_TABLES = ("doc_document", *SCHEMAS)
-MEMBER_UNIT_SCHEMA: dict[str, pl.DataType] = {
-    "doc_id": pl.Utf8, "member_unit_name": pl.Utf8, "unit_key": pl.Utf8, "unit_name": pl.Utf8,
-}  # fmt: skip
-
 # Tables derived from the documents as a whole (units, the member units their tables print, the
 # conflicts between publications), written with doc_document.
 DERIVED_TABLES = ("dim_unit", "dim_member_unit", "fact_publication_check")
-
-
-def tables_dir(lake: Lake) -> Path:
-    return lake.root / "tables"
 
 
 def document_frame(lake: Lake) -> pl.DataFrame:
@@ -53,128 +39,16 @@ def document_frame(lake: Lake) -> pl.DataFrame:
 
 def derived_frames(lake: Lake) -> dict[str, pl.DataFrame]:
     """doc_document with status, unit_key and canonical_doc_id; dim_unit (``units.py``); the
-    publication conflicts (``canonical.py``)."""
-    registry = lake.registry()
-    current_sha = {e.source_file: e.sha256 for e in registry.values()}
-    docs = [row for row, _state in lake.summaries()]  # the fields read here, without every document.json
-    order = {}
-    for doc in docs:
-        entry = registry.get(doc["source_file"])
-        if entry is not None and entry.sha256 == doc["sha256"]:
-            order[doc["doc_id"]] = (entry.registered_at, entry.mtime, doc["source_file"])
-        else:  # an older version: when it was registered is kept in its document row
-            order[doc["doc_id"]] = (doc.get("registered_at") or "", doc.get("mtime") or 0.0, doc["source_file"])
-    superseded = resolve_versions(docs, current_sha, order)
-    rows = []
-    for doc in docs:
-        row = {k: doc.get(k) for k in DOCUMENT_SCHEMA}
-        if doc.get("duplicate_of"):  # a byte-identical copy (lakes written before it had its own status)
-            row["status"] = "duplicate"
-        if doc["doc_id"] in superseded:
-            row["status"] = "superseded"
-            row["superseded_by"] = superseded[doc["doc_id"]]
-        rows.append(row)
-    roster_docs = docs_with_rows(lake, docs, "bridge_dept_unit")
-    roster = (
-        scan_files(_files_of(lake, roster_docs, "bridge_dept_unit"), "bridge_dept_unit")
-        .select("doc_id", "member_unit_name")
-        .collect()
-        .to_dicts()
-        if roster_docs
-        else []
-    )
-    members = _member_units(lake, docs, rows)
-    aliases = read_aliases()
-    unit_rows, doc_units = build_units(rows, roster + members, aliases)
-    for row in rows:
-        row["unit_key"] = doc_units.get(row["doc_id"])
-    with_func = set(docs_with_rows(lake, docs, "fact_func_amount"))
-    chosen = choose_canonical(rows, with_func, order)
-    for row in rows:
-        row["canonical_doc_id"] = chosen.get(row["doc_id"])
-    # only the contested documents' function rows are read (the conflicts compare them)
-    contested = sorted({d for pair in chosen.items() if pair[0] != pair[1] for d in pair} & with_func)
-    func = (
-        scan_files(_files_of(lake, contested, "fact_func_amount"), "fact_func_amount").collect()
-        if contested
-        else pl.DataFrame(schema=SCHEMAS["fact_func_amount"])
-    )
-    return {
-        "doc_document": pl.DataFrame(rows, schema=DOCUMENT_SCHEMA, strict=False),
-        "dim_unit": pl.DataFrame(unit_rows, schema=UNIT_SCHEMA, strict=False),
-        "dim_member_unit": pl.DataFrame(
-            [
-                {
-                    "doc_id": m["doc_id"],
-                    "member_unit_name": m["printed"],
-                    "unit_key": key_for_name(m["member_unit_name"], aliases),
-                    "unit_name": m["member_unit_name"],
-                }
-                for m in members
-            ],
-            schema=MEMBER_UNIT_SCHEMA,
-        ),
-        "fact_publication_check": conflict_findings(rows, chosen, func, SCHEMAS["fact_check"]),
-    }
+    member units; the publication conflicts (``canonical.py``), computed over every document
+    (``derive.py`` recomputes only the groups a change reaches)."""
+    from pipelines.publish.derive import derive
 
-
-def _member_units(lake: Lake, docs: list[dict], documents: list[dict]) -> list[dict]:
-    """The member units the tables of loaded documents print rows of: doc_id, the name as printed
-    (``printed``) and as published (``member_unit_name``, ``units.member_name``), the year. Each
-    document row lists its members (``member_units``, written with its result), so a run opens no
-    fact file for it; a row written before that is answered by its files."""
-    by_doc = {d["doc_id"]: d for d in documents if d.get("status") == "loaded"}
-    pairs: set[tuple[str, str]] = set()
-    for doc in docs:
-        if doc["doc_id"] not in by_doc:
-            continue
-        listed = doc.get("member_units")
-        if listed is not None:
-            pairs |= {(doc["doc_id"], name) for name in listed}
-            continue
-        for table in MEMBER_FACT_TABLES:
-            path = lake.doc_dir(doc["doc_id"]) / f"{table}.parquet"
-            if path.exists() and "member_unit_name" in pl.read_parquet_schema(path):
-                found = pl.scan_parquet(path).select("doc_id", "member_unit_name")
-                found = found.filter(pl.col("member_unit_name").is_not_null()).unique().collect()
-                pairs |= set(found.iter_rows())
-    return [
-        {"doc_id": doc_id, "printed": printed, "member_unit_name": member_name(printed, by_doc[doc_id].get("unit_name")),
-         "fiscal_year": by_doc[doc_id].get("fiscal_year"), "source": "tables"}
-        for doc_id, printed in sorted(pairs)
-    ]  # fmt: skip
-
-
-def docs_with_rows(lake: Lake, docs: list[dict], table: str) -> list[str]:
-    """The documents holding rows of ``table``, from the row counts each document row records
-    (what a run reads anyway), so that a run does not open every document's file to learn it. A
-    row written before row counts were recorded is answered by its file."""
-    found = []
-    for doc in docs:
-        counts = doc.get("row_counts")
-        if counts is None:
-            path = lake.doc_dir(doc["doc_id"]) / f"{table}.parquet"
-            if path.exists() and pl.scan_parquet(path).select(pl.len()).collect().item():
-                found.append(doc["doc_id"])
-        elif counts.get(table):
-            found.append(doc["doc_id"])
-    return found
-
-
-def _files_of(lake: Lake, doc_ids: list[str], table: str) -> list[Path]:
-    return [lake.doc_dir(d) / f"{table}.parquet" for d in doc_ids]
+    return derive(lake).frames
 
 
 def _scan_table(lake: Lake, table: str) -> pl.LazyFrame | None:
     files = lake.table_files(table)
     return scan_files(files, table) if files else None
-
-
-def scan_files(files: list[Path], table: str) -> pl.LazyFrame:
-    """Per-document Parquet files of one table, with the table's columns and types (files written
-    by an older parser may lack a column)."""
-    scan = pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore")
-    return scan.select([pl.col(c).cast(t) for c, t in SCHEMAS[table].items()])
 
 
 def combine_table(lake: Lake, table: str) -> pl.DataFrame:
@@ -193,11 +67,6 @@ def write_combined_table(lake: Lake, table: str, path: Path) -> None:
         scan.sink_parquet(path)
 
 
-def _fingerprint_record(lake: Lake) -> dict | None:
-    p = tables_dir(lake) / "_fingerprint.json"
-    return json.loads(p.read_text()) if p.exists() else None
-
-
 def built_fingerprint(lake: Lake) -> str | None:
     record = _fingerprint_record(lake)
     return record["fingerprint"] if record else None
@@ -213,23 +82,35 @@ def facts_combined(lake: Lake) -> bool:
 
 def built_states(lake: Lake) -> dict[str, str]:
     """The document states (``Lake.document_states``) the combined tables were built from."""
-    p = tables_dir(lake) / "_doc_states.json"
+    p = tables_dir(lake) / "_doc_states.parquet"
+    if p.exists():
+        frame = pl.read_parquet(p)
+        return dict(zip(frame["doc_id"].to_list(), frame["state"].to_list(), strict=True))
+    p = p.with_suffix(".json")  # written by earlier code
     return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
 
 
 def _commit_fingerprint(lake: Lake, fingerprint: str, states: dict[str, str], *, facts_combined: bool) -> None:
-    """The states, then the fingerprint (the commit marker: written last, atomically)."""
+    """The states, then the fingerprint (the commit marker: written last, atomically). It names the
+    code that derived the tables written with it (``derive.load_derivation``). The states are a
+    Parquet file (42,000 of them as JSON took a second to encode in a run's process)."""
     out_dir = tables_dir(lake)
-    atomic_write_text(out_dir / "_doc_states.json", json.dumps(states, sort_keys=True))
-    record = {"fingerprint": fingerprint, "facts_combined": facts_combined}
+    tmp = out_dir / f"{temp_prefix('_doc_states')}parquet"
+    frame = pl.DataFrame({"doc_id": sorted(states), "state": [states[d] for d in sorted(states)]},
+                         schema={"doc_id": pl.Utf8, "state": pl.Utf8})  # fmt: skip
+    frame.write_parquet(tmp)
+    os.replace(tmp, out_dir / "_doc_states.parquet")
+    (out_dir / "_doc_states.json").unlink(missing_ok=True)
+    record = {"fingerprint": fingerprint, "facts_combined": facts_combined, "derivation": derivation_fingerprint()}
     atomic_write_text(out_dir / "_fingerprint.json", json.dumps(record))
 
 
 def write_derived_tables(lake: Lake, frames: dict[str, pl.DataFrame], fingerprint: str, states: dict[str, str]) -> None:
     """The incremental publish's share of lake/tables (its caller holds ``lake.publish_lock()``):
     the derived tables (documents with their status, units, publication conflicts: what health
-    checks and summaries read), the states and the fingerprint. The combined fact tables are
-    removed: they no longer match (the warehouse holds the facts; a full rebuild combines them)."""
+    checks and summaries read, and the next run's derivation starts from: ``derive.derivation_files``),
+    the states and the fingerprint. The combined fact tables are removed: they no longer match
+    (the warehouse holds the facts; a full rebuild combines them)."""
     out_dir = tables_dir(lake)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "_fingerprint.json").unlink(missing_ok=True)
@@ -246,9 +127,11 @@ def write_derived_tables(lake: Lake, frames: dict[str, pl.DataFrame], fingerprin
 
 def _stage_tables(lake: Lake, out_dir: Path) -> dict[str, Path]:
     """Every table written beside its final name (pid-tagged temporary files)."""
+    from pipelines.publish.derive import derivation_files, derive
+
     staged: dict[str, Path] = {}
     try:
-        for name, frame in derived_frames(lake).items():
+        for name, frame in derivation_files(derive(lake)).items():
             tmp = out_dir / f"{temp_prefix(name)}parquet"
             staged[name] = tmp
             frame.write_parquet(tmp)

@@ -30,9 +30,10 @@ from pipelines.publish.combine import (
     facts_combined,
     tables_dir,
 )
+from pipelines.publish.derive import DERIVATION_TOKEN_KEY, load_derivation
 from pipelines.publish.faults import checkpoint, stage
 from pipelines.publish.lake import Lake, is_stale_temp, temp_prefix
-from pipelines.publish.meta import query_published, read_meta  # noqa: F401  (query_published: re-exported)
+from pipelines.publish.meta import forget_meta, query_published, read_meta  # noqa: F401  (their home before meta.py)
 from pipelines.publish.output import format_rows  # noqa: F401  (re-exported: the command's output)
 from pipelines.publish.standby import keep_standby
 
@@ -133,7 +134,11 @@ def _build_candidate(lake: Lake, warehouse: Path, run: str) -> Path:
             states = sorted(built_states(lake).items())
             if states:
                 con.executemany("INSERT INTO publish_doc_state VALUES (?, ?)", states)
-            con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(build_meta(lake, fingerprint).items()))
+            meta = build_meta(lake, fingerprint)
+            kept = load_derivation(lake)  # the derived tables just loaded are those of this derivation
+            if kept is not None:
+                meta[DERIVATION_TOKEN_KEY] = kept.token()
+            con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(meta.items()))
             con.execute("INSERT INTO warehouse_meta VALUES (?, ?)", [VIEW_COUNTS_KEY, json.dumps(count_views(con))])
             findings = json.dumps(count_findings(con))
             con.execute("INSERT INTO warehouse_meta VALUES (?, ?)", [FINDING_COUNTS_KEY, findings])

@@ -157,6 +157,9 @@ def _parse_on_dask(address: str, lake: Lake, entries: list[SourceEntry], to_pars
                     _log.warning("%s failed on the Dask cluster (%s): parsed here", e.source_file, outcome)
                 yield _parse_here(lake, e)
             else:
+                # noted here too: a worker on another machine appends to the journal over the shared
+                # filesystem, where appends of two clients are not guaranteed whole (lake_index.py)
+                lake.note_changed(*[d for d in (outcome[2].get("doc_id"), e.doc_id) if d])
                 yield EntryOutcome(e, *outcome)
     finally:
         if stream is not None:

@@ -37,6 +37,7 @@ from pipelines.publish.combine import scan_files, write_derived_tables
 from pipelines.publish.derive import DERIVATION_TOKEN_KEY, Derivation, derivation_files, derive, load_derivation
 from pipelines.publish.faults import checkpoint, stage
 from pipelines.publish.lake import Lake, temp_prefix
+from pipelines.publish.lake_index import file_signature
 from pipelines.publish.standby import claim_standby
 from pipelines.publish.warehouse import (
     BUILD_MEMORY_LIMIT,
@@ -455,7 +456,7 @@ def _has_macro(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether the connection's database defines this macro; asked once per version of its file
     (listing DuckDB's functions takes ~30 ms, and a run scopes about fourteen views)."""
     path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    version = (path[0], *(_version(path[0]) or ())) if path and path[0] else None
+    version = (path[0], *(file_signature(path[0]) or ())) if path and path[0] else None
     key = (version, name)
     if version is None or key not in _known_macros:
         sql = "SELECT count(*) FROM duckdb_functions() WHERE function_name = ? AND database_name = current_database()"
@@ -464,14 +465,6 @@ def _has_macro(con: duckdb.DuckDBPyConnection, name: str) -> bool:
             return found
         _known_macros[key] = found
     return _known_macros[key]
-
-
-def _version(path: str) -> tuple | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 _known_macros: dict[tuple, bool] = {}

@@ -3,12 +3,13 @@ finding counts, schema) and small answers from it, without holding the file open
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import duckdb
+
+from pipelines.publish.lake_index import file_signature
 
 T = TypeVar("T")
 
@@ -57,16 +58,8 @@ def forget_meta(warehouse: Path) -> None:
 
 
 def _file_version(path: Path) -> tuple | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    try:
-        wal = os.stat(f"{path}.wal")
-        wal_version = (wal.st_ino, wal.st_mtime_ns, wal.st_size)
-    except OSError:
-        wal_version = None
-    return (st.st_ino, st.st_mtime_ns, st.st_size, wal_version)
+    signature = file_signature(str(path))
+    return None if signature is None else (*signature, file_signature(f"{path}.wal"))
 
 
 # warehouse_meta as last read: path → (its file's version, key → value). See ``read_meta``.

@@ -45,7 +45,7 @@ def _memo() -> dict | None:
 
 
 def install() -> None:
-    """Wrap the two methods once per process (a no-op on another GE release)."""
+    """Wrap the five methods once per process (a no-op on another GE release)."""
     import great_expectations as gx
     from great_expectations.core.id_dict import IDDict
     from great_expectations.execution_engine.pandas_execution_engine import PandasExecutionEngine
@@ -60,16 +60,6 @@ def install() -> None:
         return
     build_configuration = Expectation.configuration.fget
     apply_row_condition = PandasExecutionEngine._apply_row_condition_filter
-
-    def configuration(self):
-        memo = _memo()
-        if memo is None:
-            return build_configuration(self)
-        key = ("configuration", id(self))
-        hit = memo.get(key)
-        if hit is None:  # the object is kept with its entry: its id cannot be reused meanwhile
-            hit = memo[key] = (self, build_configuration(self))
-        return hit[1]
 
     def _apply_row_condition_filter(self, data, row_condition, domain_kwargs):
         memo = _memo()
@@ -103,26 +93,33 @@ def install() -> None:
             memo[key] = compute_id(self)
         return memo[key]
 
-    def to_domain_obj(self):
-        memo = _memo()
-        if memo is None:
-            return build_domain_obj(self)
-        key = ("domain_obj", id(self))
-        hit = memo.get(key)
-        if hit is None:
-            hit = memo[key] = (self, build_domain_obj(self))
-        return hit[1]
-
-    build_domain_obj = ExpectationConfiguration.to_domain_obj
-    ExpectationConfiguration.to_domain_obj = to_domain_obj
+    ExpectationConfiguration.to_domain_obj = _once_per_object("domain_obj", ExpectationConfiguration.to_domain_obj)
     compute_metric_kwargs = registry.get_metric_kwargs
     compute_id = IDDict.to_id
     for module in (registry, expectation_module, of_type_module, in_type_list_module):
         module.get_metric_kwargs = get_metric_kwargs
     IDDict.to_id = to_id
-    Expectation.configuration = property(configuration, doc=Expectation.configuration.__doc__)
+    Expectation.configuration = property(
+        _once_per_object("configuration", build_configuration), doc=Expectation.configuration.__doc__
+    )
     PandasExecutionEngine._apply_row_condition_filter = _apply_row_condition_filter
     Expectation._budgetwh_memo = True
+
+
+def _once_per_object(kind: str, build):
+    """``build(obj)`` computed once per object inside a suite validation (as shipped elsewhere)."""
+
+    def once(obj):
+        memo = _memo()
+        if memo is None:
+            return build(obj)
+        key = (kind, id(obj))
+        hit = memo.get(key)
+        if hit is None:  # the object is kept with its entry: its id cannot be reused meanwhile
+            hit = memo[key] = (obj, build(obj))
+        return hit[1]
+
+    return once
 
 
 _PLAIN = (str, int, float, bool, type(None))
@@ -164,7 +161,8 @@ def _condition_key(row_condition) -> str | None:
 @contextlib.contextmanager
 def suite_validation() -> Iterator[None]:
     """Within this block (one suite's validation on one frame), in this thread: each
-    expectation's configuration and each row condition's rows computed once."""
+    expectation's configuration, expectation object, metric kwargs, metric id and each row
+    condition's rows computed once."""
     outer = _memo()
     _active.memo = {} if outer is None else outer
     try:

@@ -16,6 +16,7 @@ files are then created by Dagster as before); ``BUDGETWH_CACHE_DIR`` moves the c
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import shutil
@@ -89,3 +90,57 @@ def seed_new_home(home: Path, config_text: str, write_config) -> bool:
         for name in INSTANCE_FILES:  # never half a seeded home: Dagster creates what is missing
             (home / name).unlink(missing_ok=True)
         return False
+
+
+# --- a run's event log file (history/runs/<run id>.db): the same empty schema for every run
+
+
+_run_file: dict[str, Path | None] = {}
+
+
+def run_file_template() -> Path | None:
+    """An empty run file of Dagster's event log (its schema, stamped at alembic's head, in WAL mode),
+    created once per machine and Dagster version by Dagster's own ``_initdb`` and kept in the cache;
+    None when the template is off or cannot be made (Dagster then creates each run's file itself)."""
+    if not template_enabled():
+        return None
+    final = cache_dir() / f"dagster-run-{_run_file_key()}.db"
+    key = str(final)
+    if key not in _run_file:  # once per process and cache folder
+        _run_file[key] = _make_run_file_template(final)
+    found = _run_file[key]
+    return found if found is not None and found.is_file() else None
+
+
+@functools.cache
+def _run_file_key() -> str:
+    versions = "|".join(f"{p}={version(p)}" for p in ("dagster", "sqlalchemy", "alembic"))
+    return hashlib.sha256(f"run file\n{versions}".encode()).hexdigest()[:16]
+
+
+def _make_run_file_template(final: Path) -> Path | None:
+    if final.is_file():
+        return final
+    try:
+        from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        final.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=".building-", dir=final.parent))
+        try:
+            storage = SqliteEventLogStorage(str(scratch))  # Dagster's own storage, as it makes a run's file
+            engine = create_engine(storage.conn_string_for_shard("run"), poolclass=NullPool)
+            storage._initdb(engine)
+            engine.dispose()
+            storage.dispose()
+            built = scratch / "run.db"
+            if not built.is_file() or (scratch / "run.db-wal").exists():
+                return None
+            with contextlib.suppress(OSError):  # another process put its template there first: the same file
+                os.rename(built, final)
+            return final if final.is_file() else None
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    except Exception:  # a read-only cache, another Dagster layout: Dagster creates each run's file
+        return None

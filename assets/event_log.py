@@ -43,16 +43,18 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 
+from dagster._core.errors import DagsterInvariantViolationError
 from dagster._core.events import (
     ASSET_CHECK_EVENTS,
     ASSET_EVENTS,
     EVENT_TYPE_TO_PIPELINE_RUN_STATUS,
     DagsterEventType,
 )
-from dagster._core.storage.event_log.schema import AssetKeyTable, SqlEventLogStorageTable
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, AssetKeyTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.sqlite import create_db_conn_string
-from sqlalchemy import create_engine, event
+from sqlalchemy import and_, bindparam, create_engine, event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
@@ -76,6 +78,31 @@ COMMIT_NOW = frozenset(
     }
 )
 _INSERT_EVENT = SqlEventLogStorageTable.insert()
+_INSERT_CHECK = AssetCheckExecutionsTable.insert()
+_CHECK_VALUES = (
+    "execution_status",
+    "evaluation_event",
+    "evaluation_event_timestamp",
+    "evaluation_event_storage_id",
+    "materialization_event_storage_id",
+    "partition",
+)
+
+
+def _check_update(partition_is_null: bool):
+    """Dagster's UPDATE of a run's check execution row by its evaluation, as one compiled statement."""
+    table = AssetCheckExecutionsTable.c
+    partition = table.partition.is_(None) if partition_is_null else table.partition == bindparam("w_partition")
+    where = and_(
+        table.asset_key == bindparam("w_asset_key"),
+        table.check_name == bindparam("w_check_name"),
+        table.run_id == bindparam("w_run_id"),
+        partition,
+    )
+    return AssetCheckExecutionsTable.update().where(where).values({v: bindparam(f"v_{v}") for v in _CHECK_VALUES})
+
+
+_UPDATE_CHECK = {True: _check_update(True), False: _check_update(False)}
 
 
 def _on_connect(dbapi_connection, _record) -> None:
@@ -209,7 +236,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             if kind in ASSET_CHECK_EVENTS:
                 with self.index_connection() as conn:
                     event_id = conn.execute(_INSERT_EVENT, row).inserted_primary_key[0]
-                self.store_asset_check_event(event, event_id)
+                    if not self._store_check_execution(conn, event, event_id, row):
+                        self.store_asset_check_event(event, event_id)
             if kind in EVENT_TYPE_TO_PIPELINE_RUN_STATUS:
                 with self.index_connection() as conn:
                     conn.execute(_INSERT_EVENT, row)
@@ -235,6 +263,46 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             return
         statement = sqlite_insert(AssetKeyTable).values(asset_key=event.dagster_event.asset_key.to_string(), **values)
         conn.execute(statement.on_conflict_do_update(index_elements=[AssetKeyTable.c.asset_key], set_=values))
+
+    def _store_check_execution(self, conn: Connection, event, event_id: int, row: dict) -> bool:
+        """Dagster's ``store_asset_check_event`` for a run's check (planned: its execution row;
+        evaluated: that row updated, or inserted when there was none) with compiled statements and
+        the event serialized once (the event row's). False for what Dagster does otherwise (a
+        check evaluated outside a run): the caller then calls Dagster's own."""
+        data = event.dagster_event.event_specific_data
+        when = row["timestamp"]  # Dagster's ``_event_insert_timestamp``: UTC, without a time zone
+        if event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED:
+            partitions = data.partitions_subset.get_partition_keys() if data.partitions_subset else [None]
+            planned = {
+                "asset_key": data.asset_key.to_string(), "check_name": data.check_name, "run_id": event.run_id,
+                "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value, "evaluation_event": row["event"],
+                "evaluation_event_timestamp": when, "evaluation_event_storage_id": event_id,
+            }  # fmt: skip
+            conn.execute(_INSERT_CHECK, [{**planned, "partition": p} for p in partitions])
+            return True
+        if not event.run_id:
+            return False
+        status = AssetCheckExecutionRecordStatus.SUCCEEDED if data.passed else AssetCheckExecutionRecordStatus.FAILED
+        materialization = data.target_materialization_data.storage_id if data.target_materialization_data else None
+        values = {
+            "execution_status": status.value, "evaluation_event": row["event"], "evaluation_event_timestamp": when,
+            "evaluation_event_storage_id": event_id, "materialization_event_storage_id": materialization,
+            "partition": data.partition,
+        }  # fmt: skip
+        where = {"w_asset_key": data.asset_key.to_string(), "w_check_name": data.check_name, "w_run_id": event.run_id}
+        if data.partition is not None:
+            where["w_partition"] = data.partition
+        params = {**where, **{f"v_{k}": v for k, v in values.items()}}
+        updated = conn.execute(_UPDATE_CHECK[data.partition is None], params).rowcount
+        if updated == 0:  # no planned row (a step launched outside its run's plan)
+            conn.execute(_INSERT_CHECK, {"asset_key": where["w_asset_key"], "check_name": data.check_name,
+                                         "run_id": event.run_id, **values})  # fmt: skip
+        elif updated > 1:
+            raise DagsterInvariantViolationError(
+                f"Updated {updated} rows for asset check evaluation {data.asset_check_key} "
+                "as a result of duplicate AssetCheckPlanned events."
+            )
+        return True
 
     # --- the burst's end
 

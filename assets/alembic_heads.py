@@ -60,3 +60,28 @@ def warm() -> None:
     install()
     for module in (sqlite_run_storage, sqlite_schedule_storage, sqlite_event_log):
         _head(get_alembic_config(module.__file__))
+
+
+# --- the same for the instance's configuration schema: Dagster builds it (~250 config fields, ~20 ms)
+# for every instance it makes, to validate dagster.yaml; it depends on nothing but Dagster's code.
+
+
+def install_config_schema() -> None:
+    """``dagster_instance_config_schema`` built once per process (idempotent)."""
+    import functools
+
+    from dagster._core.instance import config
+
+    if not hasattr(config.dagster_instance_config_schema, "cache_info"):
+        config.dagster_instance_config_schema = functools.cache(config.dagster_instance_config_schema)
+
+
+def warm_jobs(defs, job_names: tuple[str, ...]) -> None:
+    """Built before ``budgetwh serve`` forks: the configuration schema and each job's snapshot and its
+    id (a hash of the serialized snapshot, kept by the job), which every run records."""
+    install_config_schema()
+    from dagster._core.instance.config import dagster_instance_config_schema
+
+    dagster_instance_config_schema()
+    for name in job_names:
+        defs.resolve_job_def(name).get_job_snapshot_id()

@@ -58,14 +58,18 @@ _EARLIER_DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 
 
 def dagster_yaml(home: Path) -> str:
-    """Telemetry off (this machine may have no internet), and Dagster's SQLite event log with kept
-    connections (assets/event_log.py) in the place Dagster's default keeps it."""
-    runs = json.dumps(str(Path(home).resolve() / "history" / "runs"), ensure_ascii=False)  # YAML reads JSON strings
+    """Telemetry off (this machine may have no internet), and Dagster's SQLite event log and run
+    storage with kept connections (assets/event_log.py, assets/run_storage.py) in the places
+    Dagster's defaults keep them."""
+    history = Path(home).resolve() / "history"
+    runs = json.dumps(str(history / "runs"), ensure_ascii=False)  # YAML reads JSON strings
     return (
         f"{DAGSTER_YAML_MARK}\n"
         "telemetry:\n  enabled: false\n"
         "event_log_storage:\n  module: assets.event_log\n  class: PooledSqliteEventLogStorage\n"
         f"  config:\n    base_dir: {runs}\n"
+        "run_storage:\n  module: assets.run_storage\n  class: PooledSqliteRunStorage\n"
+        f"  config:\n    base_dir: {json.dumps(str(history), ensure_ascii=False)}\n"
     )
 
 
@@ -96,6 +100,7 @@ def get_instance() -> dg.DagsterInstance:
     """The instance of $DAGSTER_HOME. Two processes creating a new instance at once race on its
     SQLite schema (a UNIQUE error from alembic); a file lock lets the first finish."""
     alembic_heads.install()  # the migration scripts' head read once per process, not per storage
+    alembic_heads.install_config_schema()
     home = os.environ.get("DAGSTER_HOME")
     if not home:
         return dg.DagsterInstance.get()

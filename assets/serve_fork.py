@@ -75,9 +75,9 @@ def warm_up(handle: Handler) -> tuple[int, float, int]:
     started = time.perf_counter()
     import assets.definitions  # the Definitions, built at import
     import assets.runner
+    from assets.alembic_heads import warm_jobs
 
-    for job in ("ingest", "publish"):
-        assets.definitions.defs.resolve_job_def(job)
+    warm_jobs(assets.definitions.defs, ("ingest", "publish"))  # the jobs' snapshots, made once for every fork
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()

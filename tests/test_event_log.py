@@ -2,6 +2,7 @@
 write through kept engines, another instance on the same home (as the UI is) reads every event,
 and the number of open shards stays bounded."""
 
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -108,3 +109,91 @@ def test_a_new_home_is_seeded_from_an_empty_instance_identical_to_one_dagster_cr
         instance.dispose()
     assert ids[0] != ids[1]  # the template holds no identity: each home makes its own
     assert dg.DagsterInstance.from_config(str(second)).get_runs()[0].job_name == "tiny"
+
+
+# --- the events of a real run, stored by this storage and by Dagster's own
+
+
+def _tables(folder: Path, run_id: str) -> dict:
+    """Every row of the index and of the run's file; the write-time stamps SQLite adds left out."""
+    import sqlite3
+
+    out = {}
+    for shard in ("index", run_id):
+        with sqlite3.connect(folder / f"{shard}.db") as con:
+            for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
+                columns = [c[1] for c in con.execute(f"PRAGMA table_info({table})")]
+                kept = [c for c in columns if c not in ("create_timestamp", "migration_completed")]
+                quoted = ", ".join(f'"{c}"' for c in kept)
+                rows = con.execute(f'SELECT {quoted} FROM "{table}" ORDER BY rowid').fetchall()
+                out[("index" if shard == "index" else "run", table)] = rows
+    return out
+
+
+def test_a_runs_events_give_the_rows_dagsters_storage_writes_and_other_readers_see_them(tmp_path, monkeypatch):
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    from assets.runner import run_ingest
+    from pipelines.run.samples import write_samples
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    pdf = next(p for p in write_samples(tmp_path / "in") if p.suffix == ".pdf")
+    result = run_ingest([pdf], tmp_path / "wh.duckdb")
+    assert result.success, result.error
+    with dg.DagsterInstance.get() as instance:
+        events = list(instance.all_logs(result.run_id))
+    kinds = {e.dagster_event_type for e in events if e.dagster_event}
+    assert {"ASSET_MATERIALIZATION_PLANNED", "ASSET_CHECK_EVALUATION_PLANNED", "ASSET_MATERIALIZATION",
+            "ASSET_CHECK_EVALUATION", "STEP_OUTPUT", "PIPELINE_SUCCESS"} <= {k.value for k in kinds}  # fmt: skip
+
+    stored = {}
+    for name, cls in (("dagster", SqliteEventLogStorage), ("pooled", PooledSqliteEventLogStorage)):
+        folder = tmp_path / name
+        storage = cls(str(folder))
+        for e in events:
+            storage.store_event(e)
+        if name == "pooled":  # another storage object on the same files (the UI's) sees every event
+            reader = SqliteEventLogStorage(str(folder))
+            assert [e.dagster_event_type for e in reader.get_logs_for_run(result.run_id)] == [
+                e.dagster_event_type for e in events
+            ]
+            check_key = dg.AssetCheckKey(dg.AssetKey("documents"), "contract_expectations")
+            (execution,) = reader.get_asset_check_execution_history(check_key, limit=10)
+            assert execution.run_id == result.run_id and execution.status.value == "SUCCEEDED"
+            reader.dispose()
+        storage.dispose()
+        stored[name] = _tables(folder, result.run_id)
+    assert stored["pooled"] == stored["dagster"]
+    assert len(stored["pooled"][("run", "event_logs")]) == len(events)
+
+
+def test_a_burst_is_committed_when_a_step_ends_or_soon_after_its_last_event(tmp_path):
+    from dagster._core.events.log import EventLogEntry
+
+    from assets.event_log import BURST_IDLE_S
+
+    writer = PooledSqliteEventLogStorage(str(tmp_path))
+    reader = PooledSqliteEventLogStorage(str(tmp_path))
+
+    def log(message: str) -> EventLogEntry:
+        return EventLogEntry(
+            error_info=None, level=20, user_message=message, run_id="r1", timestamp=time.time(), step_key="s"
+        )
+
+    def seen() -> list[str]:
+        return [e.user_message for e in reader.get_logs_for_run("r1")]
+
+    writer.store_event(log("one"))
+    writer.store_event(log("two"))
+    assert writer._burst  # the burst's transaction is open
+    deadline = time.monotonic() + 10 * BURST_IDLE_S + 5
+    while seen() != ["one", "two"] and time.monotonic() < deadline:
+        time.sleep(BURST_IDLE_S / 2)
+    assert seen() == ["one", "two"]  # committed by the storage's thread once no event came
+    assert not writer._burst
+
+    writer.store_event(log("three"))
+    writer.commit_burst()  # as the process's exit does
+    assert seen() == ["one", "two", "three"]
+    writer.dispose()
+    reader.dispose()

@@ -122,8 +122,9 @@ _LIVE: weakref.WeakSet[PooledSqliteEventLogStorage] = weakref.WeakSet()
 @atexit.register
 def _commit_every_burst() -> None:  # a process that exits keeps the events it stored
     for storage in list(_LIVE):
-        with contextlib.suppress(Exception):
-            storage.commit_burst()
+        if storage._pid == os.getpid():  # a forked child's copies are its parent's to commit
+            with contextlib.suppress(Exception):
+                storage.commit_burst()
 
 
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
@@ -146,6 +147,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._storing = threading.local()  # set while this thread stores an event: its writes join the burst
         self._committer: tuple[int, threading.Thread] | None = None  # (pid, thread)
         self._closed = False
+        self._pid = os.getpid()
         super().__init__(base_dir, inst_data)
         self._burst_changed = threading.Condition(self._db_lock)
         _LIVE.add(self)

@@ -238,8 +238,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             if kind in ASSET_CHECK_EVENTS:
                 with self.index_connection() as conn:
                     event_id = conn.execute(_INSERT_EVENT, row).inserted_primary_key[0]
-                    if not self._store_check_execution(conn, event, event_id, row):
-                        self.store_asset_check_event(event, event_id)
+                    stored = self._store_check_execution(conn, event, event_id, row)
+                if not stored:  # outside the block: Dagster's own code opens its connection (the lock is not reentrant)
+                    self.store_asset_check_event(event, event_id)
             if kind in EVENT_TYPE_TO_PIPELINE_RUN_STATUS:
                 with self.index_connection() as conn:
                     conn.execute(_INSERT_EVENT, row)

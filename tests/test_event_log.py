@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from sqlalchemy import text
 
 from assets.event_log import KEPT_SHARDS, PooledSqliteEventLogStorage
@@ -197,3 +198,16 @@ def test_a_burst_is_committed_when_a_step_ends_or_soon_after_its_last_event(tmp_
     assert seen() == ["one", "two", "three"]
     writer.dispose()
     reader.dispose()
+
+
+@pytest.mark.timeout(120)
+def test_a_check_evaluated_outside_a_run_is_stored_by_dagsters_own_code(tmp_path):
+    home = prepare_dagster_home(tmp_path / "dagster")
+    instance = dg.DagsterInstance.from_config(str(home))
+    key = dg.AssetCheckKey(dg.AssetKey("documents"), "no_document_quarantined")
+    instance.report_runless_asset_event(
+        dg.AssetCheckEvaluation(asset_key=key.asset_key, check_name=key.name, passed=False)
+    )
+    (execution,) = instance.event_log_storage.get_asset_check_execution_history(key, limit=5)
+    assert execution.status.value == "FAILED" and execution.run_id == ""
+    instance.dispose()

@@ -83,11 +83,22 @@ def template_lake(work: Path, templates: int, seed: int) -> Lake:
     inbox = work / "template-inbox"
     inbox.mkdir(parents=True, exist_ok=True)
     for unit in synthetic_units(templates, seed):
-        render_pdf(unit, inbox / sample_file_name(unit, ".pdf"))
+        _render_once(unit, inbox / sample_file_name(unit, ".pdf"))
     warehouse = work / "template" / "warehouse.duckdb"
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     ingest(warehouse, inbox)
     return Lake(lake_dir_for(warehouse))
+
+
+def _render_once(unit, path: Path) -> None:
+    """A synthetic PDF, written only when missing, as a new file renamed into place: the generator's
+    bytes differ from one rendering to the next (a time stamp), and a work folder copied by hard
+    links must not have its files rewritten in place (nor the new document change between runs)."""
+    if path.exists():
+        return
+    tmp = path.with_name(f".{path.name}.pid{os.getpid()}.tmp")
+    render_pdf(unit, tmp)
+    os.replace(tmp, path)
 
 
 def clone_lake(template: Lake, lake: Lake, n: int) -> None:
@@ -269,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         one = synthetic_units(args.templates + 1, args.seed)[-1]
         folder = work / "one"
         folder.mkdir(exist_ok=True)
-        render_pdf(one, folder / sample_file_name(one, ".pdf"))
+        _render_once(one, folder / sample_file_name(one, ".pdf"))
         extra = ("--full-rebuild",) if args.full_rebuild else ()
         rows = []
         for n in sizes:

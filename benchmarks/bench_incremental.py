@@ -85,9 +85,15 @@ def template_lake(work: Path, templates: int, seed: int) -> Lake:
     for unit in synthetic_units(templates, seed):
         _render_once(unit, inbox / sample_file_name(unit, ".pdf"))
     warehouse = work / "template" / "warehouse.duckdb"
+    lake = Lake(lake_dir_for(warehouse))
+    if warehouse.exists() and len(lake.documents()) >= templates:
+        # parsed by an earlier run (--work): not ingested again, which would write its DuckDB
+        # standby, Dagster's run storage and the journal in place (a work folder copied by hard
+        # links shares them with its source)
+        return lake
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     ingest(warehouse, inbox)
-    return Lake(lake_dir_for(warehouse))
+    return lake
 
 
 def _render_once(unit, path: Path) -> None:

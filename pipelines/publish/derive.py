@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -35,7 +36,6 @@ import polars as pl
 from pipelines.normalize.frames import SCHEMAS
 from pipelines.publish.canonical import choose_canonical, conflict_findings
 from pipelines.publish.lake import Lake, SourceEntry
-from pipelines.publish.lake_index import order_text
 from pipelines.publish.lake_tables import (
     DOCUMENT_SCHEMA,
     MEMBER_UNIT_SCHEMA,
@@ -84,7 +84,7 @@ class Derivation:
 DERIVATION_TOKEN_KEY = "derivation_token"
 
 
-def _newness(registry: dict[str, SourceEntry], doc: dict) -> tuple:
+def _newness(registry: Mapping[str, SourceEntry], doc: dict) -> tuple:
     entry = registry.get(doc["source_file"])
     if entry is not None and entry.sha256 == doc["sha256"]:
         return (entry.registered_at, entry.mtime, doc["source_file"])
@@ -158,30 +158,22 @@ def _contested_func(lake: Lake, chosen: dict[str, str], with_func: set[str]) -> 
 
 def derive(lake: Lake, previous: Derivation | None = None) -> Derivation:
     """The derived tables of the lake now: from ``previous`` where it can (see the module docstring)."""
-    registry = lake.registry()
-    inputs = _inputs(lake.summary_frame(), registry)
+    inputs = _inputs(lake.summary_frame(), lake.registry_store().orders())
     if previous is not None:
         both = inputs.join(previous.inputs, on="doc_id", how="full", suffix="_old", coalesce=True)
         changed = set(both.filter(pl.col("signature").ne_missing(pl.col("signature_old")))["doc_id"].to_list())
         if not changed:
             return Derivation(previous.frames, inputs, previous.entries, "unchanged")
         if len(changed) <= max(WHOLE_MIN_DOCUMENTS, WHOLE_SHARE * inputs.height):
-            return _derive_groups(lake, previous, registry, changed, inputs)
-    return _derive_whole(lake, registry, inputs)
+            return _derive_groups(lake, previous, changed, inputs)
+    return _derive_whole(lake, lake.registry(), inputs)
 
 
-def _inputs(frame: pl.DataFrame, registry: dict[str, SourceEntry]) -> pl.DataFrame:
+def _inputs(frame: pl.DataFrame, registry_orders: pl.DataFrame) -> pl.DataFrame:
     """doc_id → what the derivation reads of the document: its state, its place in the newness
-    order and whether its bytes are those registered at its path now (``_newness``)."""
-    entries = list(registry.values())
-    reg = pl.DataFrame(
-        {
-            "source_file": [e.source_file for e in entries],
-            "reg_sha": [e.sha256 for e in entries],
-            "reg_order": [order_text(e.registered_at, e.mtime) for e in entries],
-        },
-        schema={"source_file": pl.Utf8, "reg_sha": pl.Utf8, "reg_order": pl.Utf8},
-    ).unique("source_file", keep="last")
+    order and whether its bytes are those registered at its path now (``_newness``; the
+    registry's side from ``lake_registry.Registry.orders``)."""
+    reg = registry_orders.unique("source_file", keep="last")
     joined = frame.select("doc_id", "state", "source_file", "sha256", "own_order").join(
         reg, on="source_file", how="left"
     )
@@ -242,9 +234,7 @@ def _identity(row: dict) -> tuple | None:
     return key if all(v is not None for v in key) else None
 
 
-def _derive_groups(
-    lake: Lake, previous: Derivation, registry: dict[str, SourceEntry], changed: set[str], inputs: pl.DataFrame
-) -> Derivation:
+def _derive_groups(lake: Lake, previous: Derivation, changed: set[str], inputs: pl.DataFrame) -> Derivation:
     """The previous derivation with the groups of the ``changed`` documents recomputed (the module
     docstring says which groups, and why their rows are the whole computation's)."""
     by_id = _Summaries(lake, set(inputs["doc_id"].to_list()))
@@ -279,6 +269,8 @@ def _derive_groups(
                 versions.add(d)
     by_id.load(versions)
     version_docs = [by_id[d] for d in sorted(versions)]
+    registry = _RegistryOf(lake)  # the entries of the paths the groups hold, looked up as they are met
+    registry.load(d["source_file"] for d in version_docs)
     current_sha = {p: registry[p].sha256 for p in {d["source_file"] for d in version_docs} if p in registry}
     order = {d["doc_id"]: _newness(registry, d) for d in version_docs}
     new_rows = {
@@ -351,6 +343,7 @@ def _derive_groups(
     canon_rows = []
     stable_row.load(d for d in members if d not in new_rows)
     by_id.load(members)
+    registry.load(by_id[d]["source_file"] for d in members)
     order |= {d: _newness(registry, by_id[d]) for d in members}
     for d in sorted(members):
         row = dict(new_rows.get(d) or stable_row(d))
@@ -386,6 +379,19 @@ def _derive_groups(
     }  # fmt: skip
     recomputed = {"documents": len(rows), "versions": len(versions), "units": len(unit_rows), "canonical": len(members)}
     return Derivation(frames, inputs, entries, "groups", recomputed)
+
+
+class _RegistryOf(dict):
+    """The registry entries of the paths a group derivation meets (``load``: one lookup per batch)."""
+
+    def __init__(self, lake: Lake):
+        super().__init__()
+        self.lake = lake
+
+    def load(self, paths) -> None:
+        missing = set(paths) - self.keys()
+        if missing:
+            self.update(self.lake.registry_entries(missing))
 
 
 class _StableRows:

@@ -5,7 +5,8 @@ is never parsed again.
 
 Layout for warehouse ``data/warehouse.duckdb``::
 
-    data/warehouse.lake/registry.json         source files seen: path → sha256, doc_id, partition key
+    data/warehouse.lake/registry.parquet      source files seen: path → sha256, doc_id, partition key
+    data/warehouse.lake/registry.log          the entries registered since (``lake_registry.py``)
     data/warehouse.lake/documents_summaries.parquet  a cache: each document's summary and state by file signature
     data/warehouse.lake/documents.journal     the documents changed since (``lake_index.py``)
     data/warehouse.lake/docs/<doc_id>/document.json
@@ -29,13 +30,21 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
 from pathlib import Path
 
 import polars as pl
 
 from pipelines.parse import ParsedDocument
-from pipelines.publish.lake_index import INDEX_NAME, INDEX_VERSION, DocumentIndex, Journal, entry_row, file_signature  # noqa: F401
+from pipelines.publish.lake_index import (  # noqa: F401
+    INDEX_NAME,
+    INDEX_VERSION,
+    DocumentIndex,
+    Journal,
+    entry_row,
+    file_signature,
+    signature_of,
+)
+from pipelines.publish.lake_registry import EntriesByKey, Registry, SourceEntry
 from pipelines.read.dispatch import doc_id_for
 
 
@@ -49,17 +58,6 @@ def partition_key_for(path: Path, sha256: str) -> str:
     stem = re.sub(r"[\x00-\x1f,\[\]*]|\.\.\.", "", Path(path).stem).strip()
     stem = re.sub(r"\s+", "_", stem)[:60]
     return f"{stem}-{sha256[:8]}"
-
-
-@dataclass(frozen=True, slots=True)
-class SourceEntry:
-    source_file: str
-    sha256: str
-    doc_id: str
-    partition_key: str
-    size: int
-    mtime: float
-    registered_at: str = ""  # when these bytes were first seen at this path (decides which version is newer)
 
 
 def temp_prefix(name: str) -> str:
@@ -103,9 +101,9 @@ def atomic_write_text(path: Path, text: str) -> tuple[int, int, int]:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
-        st = os.fstat(f.fileno())
+        signature = signature_of(os.fstat(f.fileno()))
     os.replace(tmp, path)
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
+    return signature
 
 
 @contextlib.contextmanager
@@ -129,30 +127,39 @@ class Lake:
 
     @property
     def registry_path(self) -> Path:
-        return self.root / "registry.json"
+        """The registry's base file (``lake_registry.py``: beside it, the log of its changes)."""
+        return self.root / "registry.parquet"
+
+    def registry_store(self) -> Registry:
+        key = str(self.root.resolve())
+        store = _known_registries.get(key)
+        if store is None:
+            store = _known_registries[key] = Registry(key, self.registry_lock)
+        return store
+
+    def registry_frame(self) -> pl.DataFrame:
+        """Every registered file (``lake_registry.SCHEMA``), by path: what a run reads of the whole
+        registry (the derivation's newness order, the fingerprint)."""
+        return self.registry_store().frame()
+
+    def registry_entries(self, paths) -> dict[str, SourceEntry]:
+        """Source path → entry, for those of ``paths`` that are registered."""
+        return self.registry_store().entries(str(p) for p in paths)
+
+    def register_entries(self, entries: list[SourceEntry]) -> None:
+        """These entries written (the caller holds ``registry_lock``): a line each in the registry's
+        log, not the whole registry."""
+        self.registry_store().write({e.source_file: e for e in entries})
 
     def registry(self) -> dict[str, SourceEntry]:
-        """Source path → entry: a new dict each call (the entries are frozen). The file is parsed once
-        per process and version (its signature: inode, mtime, size; it is always replaced by a
-        rename), as a run reads it about ten times (42,000 entries: 0.2 s a read)."""
-        try:
-            st = os.stat(self.registry_path)
-        except FileNotFoundError:
-            return {}
-        key, signature = str(self.registry_path.resolve()), (st.st_ino, st.st_mtime_ns, st.st_size)
-        cached = _known_registries.get(key)
-        if cached is None or cached[0] != signature:
-            data = json.loads(self.registry_path.read_text(encoding="utf-8"))
-            cached = _known_registries[key] = (signature, {k: SourceEntry(**v) for k, v in data.items()})
-        return dict(cached[1])
+        """Every source path → entry, as a new dict (the entries are frozen). Proportional to the
+        registry: a run uses ``registry_entries`` and ``registry_frame``; this is for tools and tests."""
+        return self.registry_store().all_entries()
 
     def save_registry(self, entries: dict[str, SourceEntry]) -> None:
-        """Written compactly by json's C encoder in one call (an entry a line took 0.8 s at 42,000
-        entries, and every run that registers a file rewrites the registry); the entries written are
-        this process's cached registry from then on (not parsed again)."""
-        data = {k: {f: getattr(e, f) for f in _ENTRY_FIELDS} for k, e in sorted(entries.items())}
-        signature = atomic_write_text(self.registry_path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-        _known_registries[str(self.registry_path.resolve())] = (signature, dict(entries))
+        """The registry replaced by exactly ``entries`` (the caller holds ``registry_lock``). Writes
+        every entry: a run registers through ``register_entries``."""
+        self.registry_store().replace_all(entries)
 
     @contextlib.contextmanager
     def registry_lock(self) -> Iterator[None]:
@@ -167,8 +174,9 @@ class Lake:
         with file_lock(self.root / ".publish.lock"):
             yield
 
-    def by_partition_key(self) -> dict[str, SourceEntry]:
-        return {e.partition_key: e for e in self.registry().values()}
+    def by_partition_key(self) -> EntriesByKey:
+        """partition key → entry, looked up as asked (``lake_registry.EntriesByKey``)."""
+        return EntriesByKey(self.registry_frame())
 
     # -- parsed documents ---------------------------------------------------------------------
 
@@ -376,34 +384,36 @@ class Lake:
         """Changes whenever any document result changes: the warehouse records the fingerprint it
         was built from, so a run with nothing new can skip publishing. Computed once per state of
         the index and the registry (a run asks for it several times)."""
-        index, registry_signature = self.index(), file_signature(str(self.registry_path))
+        index, registry = self.index(), self.registry_frame()
         frame = index.frame()
-        key = (index.generation, registry_signature, derivation_fingerprint())
+        key = (index.generation, derivation_fingerprint())
         cached = _known_fingerprints.get(str(self.root.resolve()))
-        if cached is not None and cached[0] == key and cached[2] is frame:
+        if cached is not None and cached[0] == key and cached[2] is frame and cached[3] is registry:
             return cached[1]
         h = hashlib.sha256()
         h.update("".join(frame["fp"].to_list()).encode())  # doc_id|parser_version|parsed_at|status|source_file
         # What derives the published tables from the documents (units, canonical documents, the
         # alias file) is part of what the warehouse was built from.
-        h.update(key[2].encode())
+        h.update(key[1].encode())
         # The registry decides which version of a file is current; its sizes and mtimes do not.
-        for name, e in sorted(self.registry().items()):
-            h.update(f"{name}|{e.sha256}|{e.registered_at}".encode())
-        _known_fingerprints[str(self.root.resolve())] = (key, h.hexdigest()[:16], frame)
+        h.update("".join(
+            registry.select(pl.concat_str(["source_file", "sha256", "registered_at"], separator="|"))
+            .to_series().to_list()
+        ).encode())  # fmt: skip
+        _known_fingerprints[str(self.root.resolve())] = (key, h.hexdigest()[:16], frame, registry)
         return h.hexdigest()[:16]
 
 
 # Document rows already read by this process: lake root → doc_id → (signature of its
 # document.json, the row). See ``Lake.documents``.
 _known_rows: dict[str, dict[str, tuple[tuple, dict]]] = {}
-# The registry as last parsed by this process: its path → (signature, entries). See ``Lake.registry``.
-_known_registries: dict[str, tuple[tuple, dict[str, SourceEntry]]] = {}
-_ENTRY_FIELDS = tuple(f.name for f in fields(SourceEntry))
+# The registry as this process knows it: lake root → its store (``lake_registry.py``).
+_known_registries: dict[str, Registry] = {}
 # The same for ``Lake.summaries``: lake root → its index (``lake_index.py``).
 _known_summaries: dict[str, DocumentIndex] = {}
-# ``Lake.fingerprint`` as last computed: lake root → (what it was computed from, fingerprint, summaries).
-_known_fingerprints: dict[str, tuple[tuple, str, list]] = {}
+# ``Lake.fingerprint`` as last computed: lake root → (what it was computed from, fingerprint, the
+# index frame and registry frame it hashed).
+_known_fingerprints: dict[str, tuple] = {}
 # The fields of a document row that publishing reads of every document (``Lake.summaries``).
 SUMMARY_FIELDS = (
     "doc_id", "source_file", "sha256", "doc_kind", "scope", "unit_name", "fiscal_year", "page_count", "status",

@@ -26,6 +26,7 @@ by removing ``documents_summaries.parquet``). A lake copied by hard links must c
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -43,6 +44,9 @@ LEGACY_INDEX = ("documents_index.json", 3)
 # The index is rewritten once this many rows were read again since it was (rewriting the index
 # of 42,000 documents at every run costs more than the next processes' reading those rows).
 SAVE_AFTER_READS = 200
+# The journal is compacted (``Journal.compact``) when the index is saved at its end past this size
+# (17 bytes a document write: ~60,000 writes).
+COMPACT_AFTER_BYTES = 1 << 20
 
 # A document's entry, as a row: its document.json's signature, its state, what the fingerprint and the
 # derivation's change detection read of it (``fp``, ``own_order``: formatted as Python formats them),
@@ -77,33 +81,46 @@ def file_signature(path: str) -> Signature | None:
     """inode, mtime and size of a file (not the ctime: a copy of the lake by hard links changes it,
     the content not); None when there is no such file."""
     try:
-        st = os.stat(path)
+        return signature_of(os.stat(path))
     except OSError:
         return None
+
+
+def signature_of(st: os.stat_result) -> Signature:
+    """``file_signature`` of a file already stat-ed (or fstat-ed: a file being written)."""
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 class Journal:
-    """``<lake>/documents.journal``: a token line, then one doc_id a line, appended."""
+    """``<lake>/documents.journal``: a token line, then one doc_id a line, appended. Once it has
+    grown past ``COMPACT_AFTER_BYTES`` and the index has been saved at its end, it is replaced by
+    an empty journal whose token line names the one it continues (``compact``): a reader at the
+    end of the old journal goes on in the new one; a reader behind it checks every folder."""
 
     def __init__(self, root: str):
         self.path = os.path.join(root, JOURNAL_NAME)
+        self.continues: tuple[str, int] | None = None  # (token, size) of the journal the one read continues
 
     def note(self, doc_ids: list[str]) -> None:
         if not doc_ids:
             return
         line = "".join(f"{d}\n" for d in doc_ids).encode()
-        for _attempt in range(2):
+        for _attempt in range(5):
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
             except FileNotFoundError:
                 self._create()
                 continue
             try:
+                # shared: a compaction (exclusive) waits for the lines being written, and a line is
+                # never written to a journal already replaced (its inode is no longer the path's)
+                fcntl.flock(fd, fcntl.LOCK_SH)
+                if os.fstat(fd).st_ino != _inode(self.path):
+                    continue
                 os.write(fd, line)
+                return
             finally:
                 os.close(fd)
-            return
 
     def _create(self) -> None:
         """A new journal with its token, linked into place (another process may create it first)."""
@@ -118,7 +135,8 @@ class Journal:
             os.unlink(tmp)
 
     def position(self) -> tuple[str, int] | None:
-        """(token, size) of the journal now, or None when there is none."""
+        """(token, size) of the journal now, or None when there is none (``continues``: the journal
+        it continues, if it was compacted)."""
         try:
             with open(self.path, "rb") as f:
                 header = f.readline()
@@ -128,7 +146,35 @@ class Journal:
         text = header.decode(errors="replace")
         if not text.startswith(_HEADER) or not text.endswith("\n"):
             return ("damaged", size)
-        return (text[len(_HEADER) :].strip(), size)
+        token, *after = text[len(_HEADER) :].split()
+        self.continues = (after[1], int(after[2])) if len(after) == 3 and after[0] == "after" else None
+        return (token, size)
+
+    def compact(self, token: str, size: int) -> tuple[str, int] | None:
+        """The journal replaced by an empty one continuing it, if it is still ``token`` and ``size``
+        long (nothing was noted since the index was saved at its end); returns the new position."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # no line being written meanwhile
+            if os.fstat(fd).st_size != size or os.fstat(fd).st_ino != _inode(self.path):
+                return None
+            with os.fdopen(os.dup(fd), "rb") as f:
+                if f.readline().decode(errors="replace")[len(_HEADER) :].split()[:1] != [token]:
+                    return None
+            new_token = secrets.token_hex(8)
+            header = f"{_HEADER}{new_token} after {token} {size}\n"
+            tmp = os.path.join(os.path.dirname(self.path), f".{JOURNAL_NAME}.pid{os.getpid()}.tmp")
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(header)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+            return (new_token, len(header.encode()))
+        finally:
+            os.close(fd)
 
     def read_from(self, offset: int) -> tuple[list[str], int]:
         """The doc_ids noted at or after ``offset`` (0: after the token line), and the offset read
@@ -156,6 +202,7 @@ class DocumentIndex:
         self._base = pl.DataFrame(schema=FRAME_SCHEMA)  # LIGHT_SCHEMA once read from or written to a file
         self._base_file = None  # that file, open: where the base rows' summaries are read from
         self._base_signatures: dict[str, Signature] | None = None
+        self._lookups = 0  # base signatures looked up one by one (past 64: a dict of them all)
         self._overlay: dict[str, dict | None] = {}  # rows read since (None: the document is gone)
         self.journal_at: tuple[str, int] | None = None  # the journal position the entries include
         self.docs_mtime: int | None = None
@@ -228,8 +275,7 @@ class DocumentIndex:
         wanted = pl.col("doc_id").is_in(doc_ids) if doc_ids is not None else pl.lit(True)
         if "summary" in self._base.columns:
             return self._base.select("doc_id", "summary").filter(wanted)
-        st = os.fstat(self._base_file.fileno())
-        if file_signature(self.path) == (st.st_ino, st.st_mtime_ns, st.st_size):
+        if file_signature(self.path) == signature_of(os.fstat(self._base_file.fileno())):
             return pl.scan_parquet(self.path).select("doc_id", "summary").filter(wanted).collect()
         self._base_file.seek(0)
         return pl.read_parquet(self._base_file, columns=["doc_id", "summary"]).filter(wanted)
@@ -241,6 +287,9 @@ class DocumentIndex:
                 self._changed()
             return
         position = self.journal.position()
+        at = self.journal_at
+        if position is not None and at is not None and position[0] != at[0] and self.journal.continues == tuple(at):
+            self.journal_at = (position[0], 0)  # compacted at the point this index had read: go on in the new one
         if not self.verified or not self._same_journal(position):
             self._verify(position)
             self.unsaved += SAVE_AFTER_READS
@@ -262,6 +311,10 @@ class DocumentIndex:
         if doc_id in self._overlay:
             row = self._overlay[doc_id]
             return None if row is None else (row["ino"], row["mtime_ns"], row["size"])
+        if self._base_signatures is None and self._lookups < 64:  # a few replayed lines: no dict of 42,000
+            self._lookups += 1
+            found = self._base.filter(pl.col("doc_id") == doc_id).select("ino", "mtime_ns", "size").rows()
+            return found[0] if found else None
         if self._base_signatures is None:
             b = self._base
             self._base_signatures = {
@@ -339,6 +392,17 @@ class DocumentIndex:
             self._base_file.close()
         self._base_file, self._base = handle, frame.select(LIGHT_COLUMNS)
         self._overlay, self._base_signatures, self.unsaved = {}, None, 0
+        if self.journal_at is not None and self.journal_at[1] > COMPACT_AFTER_BYTES:
+            moved = self.journal.compact(*self.journal_at)  # the saved index names the old journal's end
+            if moved is not None:
+                self.journal_at = moved
+
+
+def _inode(path: str) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
 
 
 def _mtime(path: str) -> int | None:

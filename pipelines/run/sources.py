@@ -6,7 +6,7 @@ Kept free of Dagster imports so the CLI, the sensor and the tests share one impl
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,12 +52,12 @@ def register_sources(lake: Lake, files: Iterable[Path]) -> Registration:
     """Record the files in the lake registry (hashing only files whose size or mtime changed) and
     say which need work."""
     with lake.registry_lock():
-        registry = lake.registry()
+        files = [Path(f).resolve() for f in files]
+        registry = lake.registry_entries(str(f) for f in files)  # these files' entries only
         entries: list[SourceEntry] = []
-        changed = False
+        changed: dict[str, SourceEntry] = {}
         now = datetime.datetime.now().isoformat(timespec="microseconds")
         for f in files:
-            f = Path(f).resolve()
             st = f.stat()
             key = str(f)
             known = registry.get(key)
@@ -70,11 +70,10 @@ def register_sources(lake: Lake, files: Iterable[Path]) -> Registration:
                     size=st.st_size, mtime=st.st_mtime,
                     registered_at=known.registered_at if known and known.sha256 == sha else now,
                 )  # fmt: skip
-                registry[key] = entry
-                changed = True
+                registry[key] = changed[key] = entry
             entries.append(entry)
         if changed:
-            lake.save_registry(registry)
+            lake.register_entries(list(changed.values()))
     new_keys: list[str] = []
     fresh_keys: list[str] = []
     for e in entries:
@@ -86,22 +85,23 @@ def register_sources(lake: Lake, files: Iterable[Path]) -> Registration:
     return Registration(entries=entries, new_keys=new_keys, fresh_keys=fresh_keys)
 
 
-def _owner_alive(owner_path: str, sha256: str, registry: dict[str, SourceEntry]) -> bool:
-    """The path that owns a document still holds those bytes (so another path is a copy, not a move)."""
-    known = registry.get(owner_path)
+def _owner_alive(lake: Lake, owner_path: str, sha256: str, registry: Mapping[str, SourceEntry]) -> bool:
+    """The path that owns a document still holds those bytes (so another path is a copy, not a move).
+    ``registry`` holds the entries at hand; another path is looked up in the lake's."""
+    known = registry.get(owner_path) if owner_path in registry else lake.registry_entries([owner_path]).get(owner_path)
     return known is not None and known.sha256 == sha256 and Path(owner_path).exists()
 
 
-def plan_entry(lake: Lake, entry: SourceEntry, registry: dict[str, SourceEntry] | None = None) -> str:
+def plan_entry(lake: Lake, entry: SourceEntry, registry: Mapping[str, SourceEntry] | None = None) -> str:
     """What a registered file needs: ``current`` (nothing), ``parse`` (bytes never parsed),
     ``reparse`` (parsed by another parser version), ``duplicate`` (a byte-identical copy of a file
     loaded under another path: record it) or ``adopt`` (the owning path is gone: the file moved)."""
-    registry = lake.registry() if registry is None else registry
+    registry = {} if registry is None else registry
     owner = lake.document(entry.doc_id)
     if owner is None:
         return "parse"
     if owner.get("source_file") != entry.source_file:
-        if _owner_alive(owner["source_file"], entry.sha256, registry):
+        if _owner_alive(lake, owner["source_file"], entry.sha256, registry):
             record = lake.document(duplicate_doc_id(entry.sha256, entry.source_file))
             fresh = record and record.get("parser_version") == PARSER_VERSION and record.get("sha256") == entry.sha256
             return "current" if fresh else "duplicate"

@@ -375,12 +375,23 @@ def _replace_changed_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.
     con.execute("DROP TABLE derived_keys")
 
 
-def _scoped_counts(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> dict[str, int]:
-    """The rows of every public view within ``scope``, in one statement (one plan, one round trip)."""
+def _scoped_counts(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> tuple[dict[str, int], dict[str, int]]:
+    """The rows of every public view within ``scope``, and its findings by status, in two statements:
+    the scope's findings are evaluated once into a temporary table that both read (quality_findings
+    is the costliest view to scope: its prior-year checks pair a unit's documents)."""
     existing = view_names(con)
     views = [v for v in PUBLIC_VIEWS if v in existing]
-    counts = ", ".join(f"(SELECT count(*) FROM {scoped_view(con, v, scope)})" for v in views)
-    return dict(zip(views, execute_with_headroom(con, f"SELECT {counts}").fetchone(), strict=True)) if views else {}
+    findings = scoped_view(con, "quality_findings", scope)
+    execute_with_headroom(
+        con, f"CREATE OR REPLACE TEMP TABLE __scope_findings AS SELECT status, severity FROM {findings}"
+    )
+    try:
+        relations = {v: "__scope_findings" if v == "quality_findings" else scoped_view(con, v, scope) for v in views}
+        counts = ", ".join(f"(SELECT count(*) FROM {relations[v]})" for v in views)
+        row = execute_with_headroom(con, f"SELECT {counts}").fetchone() if views else ()
+        return dict(zip(views, row, strict=True)), count_findings(con, "__scope_findings")
+    finally:
+        con.execute("DROP TABLE __scope_findings")
 
 
 def _record_row_counts(
@@ -395,13 +406,16 @@ def _record_row_counts(
     writer after its change committed), written and checkpointed on the writer."""
     before = json.loads(published_meta.get(VIEW_COUNTS_KEY) or "{}")
     findings_before = json.loads(published_meta.get(FINDING_COUNTS_KEY) or "null")
-    old = _scoped_counts(published, scope)
-    old_findings = count_findings(published, scoped_view(published, "quality_findings", scope))
-    new = _scoped_counts(candidate, scope) if set(before) >= set(old) else count_views(candidate)
+    old, old_findings = _scoped_counts(published, scope)
+    if set(before) >= set(old):
+        new, new_findings = _scoped_counts(candidate, scope)
+    else:
+        new, new_findings = count_views(candidate), None
     if findings_before is None:
         findings = count_findings(candidate)
     else:
-        new_findings = count_findings(candidate, scoped_view(candidate, "quality_findings", scope))
+        if new_findings is None:
+            new_findings = count_findings(candidate, scoped_view(candidate, "quality_findings", scope))
         findings = {
             k: findings_before.get(k, 0) - old_findings.get(k, 0) + new_findings.get(k, 0)
             for k in findings_before.keys() | new_findings.keys()

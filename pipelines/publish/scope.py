@@ -13,12 +13,15 @@ the report read that table instead of evaluating the view's joins and windows ag
 
 from __future__ import annotations
 
+import re
 import weakref
 from dataclasses import dataclass, field
+from functools import cache
 
 import duckdb
 
 from pipelines.publish.lake_index import file_signature
+from pipelines.publish.warehouse import SQL_DIR, execute_with_headroom, schema_fingerprint
 
 
 @dataclass
@@ -112,26 +115,44 @@ def unit_documents(con: duckdb.DuckDBPyConnection, units: list[str]) -> list[str
     return known[key]
 
 
+@cache
+def _macros_of_this_schema() -> frozenset[str]:
+    """The table macros sql/views.sql defines: those of every warehouse built with this schema."""
+    text = (SQL_DIR / "views.sql").read_text(encoding="utf-8")
+    return frozenset(re.findall(r"CREATE\s+OR\s+REPLACE\s+MACRO\s+(\w+)", text, flags=re.IGNORECASE))
+
+
+def _listed_macros(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The table macros of the connection's database: those of this schema when its file records
+    this schema's fingerprint (one row of warehouse_meta), else as DuckDB lists them (~30 ms)."""
+    try:
+        recorded = con.execute("SELECT value FROM warehouse_meta WHERE key = 'schema_fingerprint'").fetchone()
+    except duckdb.Error:
+        recorded = None
+    if recorded and recorded[0] == schema_fingerprint():
+        return _macros_of_this_schema()
+    sql = (
+        "SELECT DISTINCT function_name FROM duckdb_functions() "
+        "WHERE function_type = 'table_macro' AND database_name = current_database()"
+    )
+    return frozenset(r[0] for r in con.execute(sql).fetchall())
+
+
 def _has_macro(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether the connection's database defines this macro. Listing DuckDB's functions takes
-    ~30 ms: it is asked once per connection, and once per version of a file for every macro."""
+    """Whether the connection's database defines this macro: asked once per connection, and once
+    per version of a file."""
     memo = _memo(con)
     if "macros" not in memo:
         path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
         version = (path[0], *(file_signature(path[0]) or ())) if path and path[0] else None
-        if version is None or version not in _known_macros:
-            sql = (
-                "SELECT DISTINCT function_name FROM duckdb_functions() "
-                "WHERE function_type = 'table_macro' AND database_name = current_database()"
-            )
-            found = frozenset(r[0] for r in con.execute(sql).fetchall())
-            if version is None:
-                memo["macros"] = found
-                return name in found
-            if len(_known_macros) >= 64:
-                _known_macros.clear()
-            _known_macros[version] = found
-        memo["macros"] = _known_macros[version]
+        if version is None:
+            memo["macros"] = _listed_macros(con)
+        else:
+            if version not in _known_macros:
+                if len(_known_macros) >= 64:
+                    _known_macros.clear()
+                _known_macros[version] = _listed_macros(con)
+            memo["macros"] = _known_macros[version]
     return name in memo["macros"]
 
 
@@ -184,8 +205,6 @@ class ViewRows:
         return self._rows.get(view)
 
     def _evaluate(self, view: str) -> str:
-        from pipelines.publish.warehouse import execute_with_headroom
-
         relation = scoped_view(self.con, view, self.scope)
         whole = self.sizes.get(view)
         if (whole is None or whole > EVALUATE_MAX_ROWS) and (self.scope is None or relation == view):

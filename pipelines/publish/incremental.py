@@ -234,8 +234,17 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
             # the published derived tables: the kept derivation's when the published file was built
             # from it (no 42,000-row reads), else read from the file
             from_kept = previous is not None and published_meta.get(DERIVATION_TOKEN_KEY) == previous.token()
+            scope = old_counts = None
             if from_kept:
                 old_documents, old_units = previous.frames["doc_document"], previous.frames["dim_unit"]
+                # the scope is known before the change: its rows in the published file are counted
+                # now, and that connection closed, so its buffers are not held beside the writer's
+                scope = publish_scope(
+                    changed, old_documents, frames["doc_document"], old_units, frames["dim_unit"],
+                    frames.get("dim_member_unit"),
+                )  # fmt: skip
+                old_counts = _scoped_counts(published, scope)
+                published.close()
             else:
                 old_documents, old_units = (
                     published.sql(f"SELECT * FROM {t}").pl() for t in ("doc_document", "dim_unit")
@@ -245,16 +254,15 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
                 con = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY_LIMIT})
             try:
                 _apply_changes(con, lake, changed, staged, frames, states, fingerprint, derivation)
-                if from_kept:
-                    new_documents, new_units = frames["doc_document"], frames["dim_unit"]
-                else:  # compared as loaded (the same column types on both sides)
+                if scope is None:  # compared as loaded (the same column types on both sides)
                     new_documents, new_units = (
                         con.sql(f"SELECT * FROM {t}").pl() for t in ("doc_document", "dim_unit")
                     )
-                scope = publish_scope(
-                    changed, old_documents, new_documents, old_units, new_units, frames.get("dim_member_unit")
-                )
-                _record_row_counts(published, published_meta, con, scope)
+                    scope = publish_scope(
+                        changed, old_documents, new_documents, old_units, new_units, frames.get("dim_member_unit")
+                    )
+                    old_counts = _scoped_counts(published, scope)
+                _record_row_counts(old_counts, published_meta, con, scope)
             finally:
                 con.close()
                 forget_meta(tmp)
@@ -395,18 +403,18 @@ def _scoped_counts(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> tuple
 
 
 def _record_row_counts(
-    published: duckdb.DuckDBPyConnection,
+    old_counts: tuple[dict[str, int], dict[str, int]],
     published_meta: dict[str, str],
     candidate: duckdb.DuckDBPyConnection,
     scope: PublishScope,
 ) -> None:
     """The candidate's view row counts and findings by status: the published ones, less those of
     the rows the scope held there, plus those it holds now (rows outside the scope are the same in
-    both files). Read on the build's own connections (the published file's, and the candidate's
-    writer after its change committed), written and checkpointed on the writer."""
+    both files). The candidate's are read on the build's writer after its change committed, and
+    written and checkpointed there."""
     before = json.loads(published_meta.get(VIEW_COUNTS_KEY) or "{}")
     findings_before = json.loads(published_meta.get(FINDING_COUNTS_KEY) or "null")
-    old, old_findings = _scoped_counts(published, scope)
+    old, old_findings = old_counts  # the scope's rows and findings in the published file (``_scoped_counts``)
     if set(before) >= set(old):
         new, new_findings = _scoped_counts(candidate, scope)
     else:

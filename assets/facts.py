@@ -11,7 +11,10 @@ run and analysts keep the previous warehouse. Publisher defects (identity FAILs)
 finding shown.
 """
 
+import contextlib
+import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -23,15 +26,12 @@ from assets.resources import WarehouseResource
 from pipelines.publish.combine import build_tables, built_fingerprint, tables_dir
 from pipelines.publish.gate import load_outcomes, save_outcomes
 from pipelines.publish.gate_process import CpuWindow, submit_validation
-from pipelines.publish.incremental import (
-    PublishScope,
-    build_incremental_candidate,
-    full_rebuild_requested,
-    scoped_view,
-)
+from pipelines.publish.incremental import PublishScope, build_incremental_candidate, full_rebuild_requested
 from pipelines.publish.report import report_rows, write_html_report
+from pipelines.publish.scope import ViewRows, register_scope
 from pipelines.publish.screen import quarantine_breakers, screen_candidate
 from pipelines.publish.warehouse import (
+    VIEW_COUNTS_KEY,
     build_candidate,
     candidate_path,
     candidate_run,
@@ -98,10 +98,11 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
     return specs
 
 
-def _preview(con: duckdb.DuckDBPyConnection, view: str, scope: PublishScope | None, n: int = 8) -> str:
-    """The first rows of the view; after an incremental publish, of the rows it changed (the
-    first rows of func_canonical or budget_vs_final evaluate their windows over every row)."""
-    cur = execute_with_headroom(con, f"SELECT * FROM {scoped_view(con, view, scope)} LIMIT {n}")
+def _preview(con: duckdb.DuckDBPyConnection, relation: str, n: int = 8) -> str:
+    """The first rows of the view (``relation``: its rows as the run evaluated them; after an
+    incremental publish, the rows it changed: the first rows of func_canonical or budget_vs_final
+    evaluate their windows over every row)."""
+    cur = execute_with_headroom(con, f"SELECT * FROM {relation} LIMIT {n}")
     cols = [d[0] for d in cur.description][:10]
     rows = cur.fetchall()
     if not rows:
@@ -169,19 +170,44 @@ def check_results(view: str, outcomes: list[CheckOutcome]) -> list[dg.AssetCheck
     return results
 
 
-def _while_the_gate_runs(db: Path, scope: PublishScope | None) -> tuple[dict[str, int], dict[str, str], tuple]:
-    """What the run reads of the candidate besides the gate, on one connection: each view's rows
-    (counted when the warehouse was built), its preview, and the quality report's rows."""
-    recorded = row_counts(db)
+@contextlib.contextmanager
+def _candidate_reader(db: Path, scope: PublishScope | None) -> Iterator[tuple[duckdb.DuckDBPyConnection, ViewRows]]:
+    """One capped read-only connection to the warehouse ``db`` for everything the run reads of it
+    besides the gate (the screen, the counts, the previews, the report rows), with each view's rows
+    (within ``scope``) evaluated once on it (``scope.ViewRows``) and shared by those readers."""
     with capped_connection(db) as con:  # under capped memory
-        counts = {
-            view: recorded[view]
-            if view in recorded
-            else execute_with_headroom(con, f"SELECT count(*) FROM {view}").fetchone()[0]
-            for view in FACT_VIEWS
-        }
-        previews = {view: _preview(con, view, scope) for view in FACT_VIEWS}
-        return counts, previews, report_rows(con, None if scope is None else scope.documents)
+        if scope is not None:
+            register_scope(con, scope)
+        meta = con.execute("SELECT value FROM warehouse_meta WHERE key = ?", [VIEW_COUNTS_KEY]).fetchone()
+        rows = ViewRows(con, scope, json.loads(meta[0]) if meta else None)
+        try:
+            yield con, rows
+        finally:
+            rows.close()
+
+
+def _while_the_gate_runs(
+    con: duckdb.DuckDBPyConnection, rows: ViewRows
+) -> tuple[dict[str, int], dict[str, str], tuple]:
+    """What the run reads of the candidate besides the gate, on the connection the screen used:
+    each view's rows (counted when the warehouse was built), its preview, and the report's rows."""
+    counts = {
+        view: rows.sizes[view]
+        if view in rows.sizes
+        else execute_with_headroom(con, f"SELECT count(*) FROM {view}").fetchone()[0]
+        for view in FACT_VIEWS
+    }
+    previews = {view: _preview(con, rows.relation(view)) for view in FACT_VIEWS}
+    scope = rows.scope
+    if scope is not None:
+        return counts, previews, report_rows(con, scope.documents)
+    relations = {view: rows.relation(view) for view in ("quality_findings", "documents")}
+    return counts, previews, report_rows(con, None, relations)
+
+
+def _read_candidate(db: Path, scope: PublishScope | None) -> tuple[dict[str, int], dict[str, str], tuple]:
+    with _candidate_reader(db, scope) as (con, rows):
+        return _while_the_gate_runs(con, rows)
 
 
 def _remove_candidates_of_finished_runs(context: dg.AssetExecutionContext, target: Path) -> None:
@@ -248,8 +274,13 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         started = time.perf_counter()
         pending = submit_validation(db, window, scope=scope)
         try:
-            # One document's content must not block the others: breakers are quarantined, then rebuilt without.
-            breakers = quarantine_breakers(lake, screen_candidate(db, scope))
+            # One document's content must not block the others: breakers are quarantined, then rebuilt
+            # without. The screen's connection, and the views it evaluated, serve the counts,
+            # previews and report rows after it.
+            with _candidate_reader(db, scope) as (con, rows):
+                breakers = quarantine_breakers(lake, screen_candidate(con, scope, rows))
+                if not breakers:
+                    counts, previews, report_data = _while_the_gate_runs(con, rows)
             if breakers:
                 pending.abandon()
                 for doc_id in breakers:
@@ -258,7 +289,7 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
                 db, scope = _build(context, lake, target, full)
                 started = time.perf_counter()
                 pending = submit_validation(db, window, scope=scope)
-            counts, previews, report_data = _while_the_gate_runs(db, scope)
+                counts, previews, report_data = _read_candidate(db, scope)
         except BaseException:
             pending.abandon()
             raise
@@ -274,7 +305,7 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         save_outcomes(outcomes_path, outcomes)
         rebuilt = True
     if not rebuilt:
-        counts, previews, report_data = _while_the_gate_runs(db, scope)
+        counts, previews, report_data = _read_candidate(db, scope)
     started = time.perf_counter()
     report = write_html_report(
         db, outcomes, target.parent / "reports", documents=None if scope is None else scope.documents, rows=report_data

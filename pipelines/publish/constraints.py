@@ -10,7 +10,7 @@ from dataclasses import replace
 import duckdb
 
 from pipelines.normalize.frames import SCHEMAS
-from pipelines.publish.incremental import PublishScope, scoped_view
+from pipelines.publish.scope import PublishScope, scoped_view, view_columns
 from pipelines.publish.warehouse import execute_with_headroom, view_names
 from pipelines.validate.expectations import CheckOutcome, uniqueness_key
 
@@ -95,7 +95,7 @@ def check_warehouse_constraints(
         key = uniqueness_key(view)
         if not key or view not in views:
             continue
-        columns = {r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()}
+        columns = set(view_columns(con, view))
         if "unit_name" in key and "unit_key" in columns:
             # func_canonical, budget_vs_final: the gate read every row of the scope's units, and the
             # scope holds every unit of a name it touches (publish_scope), so a repeated key is

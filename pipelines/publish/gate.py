@@ -22,13 +22,12 @@ from pathlib import Path
 import duckdb
 
 from pipelines.publish.constraints import check_warehouse_constraints
-from pipelines.publish.incremental import PublishScope, register_scope, scoped_view
 from pipelines.publish.lake import atomic_write_text
+from pipelines.publish.scope import PublishScope, register_scope, scoped_view
 from pipelines.publish.warehouse import (
     VIEW_COUNTS_KEY,
     capped_connection,
     execute_with_headroom,
-    read_meta,
     sql_string,
     view_names,
 )
@@ -173,8 +172,8 @@ def validate_warehouse(
     # A view no larger than a chunk is validated as one frame read straight from DuckDB: the
     # Parquet snapshot that keeps a chunk's rows together buys nothing there (15 views of a small
     # warehouse: a COPY and a read back each).
-    recorded = json.loads(read_meta(db_path, VIEW_COUNTS_KEY) or "{}")
     with capped_connection(db_path, GATE_MEMORY_LIMIT) as con:
+        recorded = _recorded_counts(con)  # on this connection: one catalog load of the file, not two
         if scope is not None:
             register_scope(con, scope)
         views = view_names(con)
@@ -193,6 +192,15 @@ def validate_warehouse(
         if scope is not None and constraints:
             check_warehouse_constraints(con, out, scope)
         return out
+
+
+def _recorded_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The view row counts the warehouse on ``con`` recorded when it was built ({} when none)."""
+    try:
+        found = con.execute("SELECT value FROM warehouse_meta WHERE key = ?", [VIEW_COUNTS_KEY]).fetchone()
+    except duckdb.CatalogException:
+        return {}
+    return json.loads(found[0]) if found and found[0] else {}
 
 
 def check_constraints(db_path: Path, outcomes: dict[str, list[CheckOutcome]], scope: PublishScope | None) -> None:

@@ -26,7 +26,8 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -37,7 +38,14 @@ from pipelines.publish.combine import scan_files, write_derived_tables
 from pipelines.publish.derive import DERIVATION_TOKEN_KEY, Derivation, derivation_files, derive, load_derivation
 from pipelines.publish.faults import checkpoint, stage
 from pipelines.publish.lake import Lake, temp_prefix
-from pipelines.publish.lake_index import file_signature
+from pipelines.publish.scope import (  # noqa: F401  (re-exported: their home before scope.py)
+    DOCUMENT_MACROS,
+    PublishScope,
+    register_scope,
+    scope_filter,
+    scoped_view,
+    unit_documents,
+)
 from pipelines.publish.standby import claim_standby
 from pipelines.publish.warehouse import (
     BUILD_MEMORY_LIMIT,
@@ -52,7 +60,6 @@ from pipelines.publish.warehouse import (
     execute_with_headroom,
     forget_meta,
     query_published,
-    read_meta,
     remove_abandoned_candidates,
     remove_stale_builds,
     schema_fingerprint,
@@ -71,45 +78,47 @@ def full_rebuild_requested(flag: bool = False) -> bool:
 
 
 @dataclass
-class PublishScope:
-    """What an incremental publish changed: ``changed`` documents were deleted and loaded again
-    (or removed); ``documents`` are every document whose rows in some view may differ from the
-    published warehouse's: the changed ones, those whose derived row changed (status, unit,
-    canonical document), and every document of the same unit (by unit_key or by name, every year:
-    canonical choices, budget_vs_final and the prior-year checks compare a unit's documents).
-    ``units`` are their unit keys and those whose units row changed."""
-
-    changed: list[str] = field(default_factory=list)
-    documents: list[str] = field(default_factory=list)
-    units: list[str] = field(default_factory=list)
-
-
-@dataclass
 class IncrementalCandidate:
     path: Path
     scope: PublishScope
     derived: str = ""  # how the derived tables were computed (``derive.Derivation.how``)
 
 
+def _states_on(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, str], dict[str, str]] | None:
+    """A warehouse's document states and its warehouse_meta, or None when it cannot be the base of
+    an incremental publish (another schema)."""
+    meta = dict(con.execute("SELECT key, value FROM warehouse_meta").fetchall())
+    if meta.get("schema_fingerprint") != schema_fingerprint():
+        return None
+    return dict(con.execute("SELECT doc_id, state FROM publish_doc_state").fetchall()), meta
+
+
 def published_states(warehouse: Path) -> dict[str, str] | None:
     """The document states of the published warehouse, or None when it cannot be the base of an
     incremental publish (no file, another schema, built before states were recorded)."""
-
-    def states(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
-        meta = dict(con.execute("SELECT key, value FROM warehouse_meta").fetchall())
-        if meta.get("schema_fingerprint") != schema_fingerprint():
-            return None
-        return dict(con.execute("SELECT doc_id, state FROM publish_doc_state").fetchall())
-
-    return query_published(warehouse, states)
+    found = query_published(warehouse, _states_on)
+    return None if found is None else found[0]
 
 
-def _read_published(warehouse: Path, *tables: str) -> list[pl.DataFrame]:
-    con = duckdb.connect(str(warehouse), read_only=True)
+@contextlib.contextmanager
+def _published_reader(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """The one read-only connection a build opens to the published file (capped, as every read of
+    the publish path): its states, its meta, its derived tables and the scope's rows in it are all
+    read through it (each connection of a 10 M-row file loads its catalog). None when there is no
+    file or DuckDB cannot open it. The file is never written: readers elsewhere are not disturbed."""
+    if not Path(warehouse).exists():
+        yield None
+        return
+    reader = capped_connection(warehouse)
     try:
-        return [con.sql(f"SELECT * FROM {table}").pl() for table in tables]
+        con = reader.__enter__()
+    except (duckdb.Error, FileNotFoundError):
+        yield None
+        return
+    try:
+        yield con
     finally:
-        con.close()
+        reader.__exit__(None, None, None)
 
 
 def _stage_changed_facts(lake: Lake, doc_ids: list[str], scratch: Path) -> dict[str, Path]:
@@ -178,10 +187,18 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
     remove_abandoned_candidates(warehouse)
     final = candidate_path(warehouse, run)
     tmp = warehouse.with_name(f"{temp_prefix(warehouse.name)}building")
-    with lake.publish_lock(), tempfile.TemporaryDirectory(prefix="budgetwh-incremental-") as scratch:
-        base = published_states(warehouse)
-        if base is None:
+    with (
+        lake.publish_lock(),
+        tempfile.TemporaryDirectory(prefix="budgetwh-incremental-") as scratch,
+        _published_reader(warehouse) as published,
+    ):
+        found = None
+        if published is not None:
+            with contextlib.suppress(duckdb.Error):
+                found = _states_on(published)
+        if found is None:
             return None
+        base, published_meta = found
         for stale in (tmp, final):
             stale.unlink(missing_ok=True)
         # the previous version, if no reader holds it, becomes the candidate (standby.py); its own
@@ -216,28 +233,39 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
                 fingerprint, states = f"unsettled-{fingerprint}", {}
             # the published derived tables: the kept derivation's when the published file was built
             # from it (no 42,000-row reads), else read from the file
-            from_kept = previous is not None and read_meta(warehouse, DERIVATION_TOKEN_KEY) == previous.token()
+            from_kept = previous is not None and published_meta.get(DERIVATION_TOKEN_KEY) == previous.token()
+            scope = old_counts = None
             if from_kept:
                 old_documents, old_units = previous.frames["doc_document"], previous.frames["dim_unit"]
+                # the scope is known before the change: its rows in the published file are counted
+                # now, and that connection closed, so its buffers are not held beside the writer's
+                scope = publish_scope(
+                    changed, old_documents, frames["doc_document"], old_units, frames["dim_unit"],
+                    frames.get("dim_member_unit"),
+                )  # fmt: skip
+                old_counts = _scoped_counts(published, scope)
+                published.close()
             else:
-                old_documents, old_units = _read_published(warehouse, "doc_document", "dim_unit")
+                old_documents, old_units = (
+                    published.sql(f"SELECT * FROM {t}").pl() for t in ("doc_document", "dim_unit")
+                )
             if con is None:
                 shutil.copyfile(warehouse, tmp)  # the published file is only read: its readers are not disturbed
                 con = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY_LIMIT})
             try:
                 _apply_changes(con, lake, changed, staged, frames, states, fingerprint, derivation)
-                if from_kept:
-                    new_documents, new_units = frames["doc_document"], frames["dim_unit"]
-                else:  # compared as loaded (the same column types on both sides)
+                if scope is None:  # compared as loaded (the same column types on both sides)
                     new_documents, new_units = (
                         con.sql(f"SELECT * FROM {t}").pl() for t in ("doc_document", "dim_unit")
                     )
+                    scope = publish_scope(
+                        changed, old_documents, new_documents, old_units, new_units, frames.get("dim_member_unit")
+                    )
+                    old_counts = _scoped_counts(published, scope)
+                _record_row_counts(old_counts, published_meta, con, scope)
             finally:
                 con.close()
-            scope = publish_scope(
-                changed, old_documents, new_documents, old_units, new_units, frames.get("dim_member_unit")
-            )
-            _record_row_counts(warehouse, tmp, scope)
+                forget_meta(tmp)
             with stage("combining the fact tables"):
                 write_derived_tables(lake, derivation_files(derivation), fingerprint, states)
             os.replace(tmp, final)
@@ -355,133 +383,54 @@ def _replace_changed_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.
     con.execute("DROP TABLE derived_keys")
 
 
-def _scoped_counts(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> dict[str, int]:
+def _scoped_counts(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> tuple[dict[str, int], dict[str, int]]:
+    """The rows of every public view within ``scope``, and its findings by status, in two statements:
+    the scope's findings are evaluated once into a temporary table that both read (quality_findings
+    is the costliest view to scope: its prior-year checks pair a unit's documents)."""
     existing = view_names(con)
-    return {
-        v: execute_with_headroom(con, f"SELECT count(*) FROM {scoped_view(con, v, scope)}").fetchone()[0]
-        for v in PUBLIC_VIEWS
-        if v in existing
-    }
+    views = [v for v in PUBLIC_VIEWS if v in existing]
+    findings = scoped_view(con, "quality_findings", scope)
+    execute_with_headroom(
+        con, f"CREATE OR REPLACE TEMP TABLE __scope_findings AS SELECT status, severity FROM {findings}"
+    )
+    try:
+        relations = {v: "__scope_findings" if v == "quality_findings" else scoped_view(con, v, scope) for v in views}
+        counts = ", ".join(f"(SELECT count(*) FROM {relations[v]})" for v in views)
+        row = execute_with_headroom(con, f"SELECT {counts}").fetchone() if views else ()
+        return dict(zip(views, row, strict=True)), count_findings(con, "__scope_findings")
+    finally:
+        con.execute("DROP TABLE __scope_findings")
 
 
-def _record_row_counts(published: Path, candidate: Path, scope: PublishScope) -> None:
+def _record_row_counts(
+    old_counts: tuple[dict[str, int], dict[str, int]],
+    published_meta: dict[str, str],
+    candidate: duckdb.DuckDBPyConnection,
+    scope: PublishScope,
+) -> None:
     """The candidate's view row counts and findings by status: the published ones, less those of
     the rows the scope held there, plus those it holds now (rows outside the scope are the same in
-    both files)."""
-    before = json.loads(read_meta(published, VIEW_COUNTS_KEY) or "{}")
-    findings_before = json.loads(read_meta(published, FINDING_COUNTS_KEY) or "null")
-    with capped_connection(published) as con:
-        old = _scoped_counts(con, scope)
-        old_findings = count_findings(con, scoped_view(con, "quality_findings", scope))
-    with capped_connection(candidate) as con:
-        new = _scoped_counts(con, scope) if set(before) >= set(old) else count_views(con)
-        if findings_before is None:
-            findings = count_findings(con)
-        else:
-            new_findings = count_findings(con, scoped_view(con, "quality_findings", scope))
-            findings = {
-                k: findings_before.get(k, 0) - old_findings.get(k, 0) + new_findings.get(k, 0)
-                for k in findings_before.keys() | new_findings.keys()
-            }
-            findings = {k: n for k, n in sorted(findings.items()) if n}
+    both files). The candidate's are read on the build's writer after its change committed, and
+    written and checkpointed there."""
+    before = json.loads(published_meta.get(VIEW_COUNTS_KEY) or "{}")
+    findings_before = json.loads(published_meta.get(FINDING_COUNTS_KEY) or "null")
+    old, old_findings = old_counts  # the scope's rows and findings in the published file (``_scoped_counts``)
+    if set(before) >= set(old):
+        new, new_findings = _scoped_counts(candidate, scope)
+    else:
+        new, new_findings = count_views(candidate), None
+    if findings_before is None:
+        findings = count_findings(candidate)
+    else:
+        if new_findings is None:
+            new_findings = count_findings(candidate, scoped_view(candidate, "quality_findings", scope))
+        findings = {
+            k: findings_before.get(k, 0) - old_findings.get(k, 0) + new_findings.get(k, 0)
+            for k in findings_before.keys() | new_findings.keys()
+        }
+        findings = {k: n for k, n in sorted(findings.items()) if n}
     counts = {v: before[v] - old.get(v, 0) + n if v in before else n for v, n in new.items()}
-    con = duckdb.connect(str(candidate))
-    try:
-        for key, value in ((VIEW_COUNTS_KEY, counts), (FINDING_COUNTS_KEY, findings)):
-            con.execute("DELETE FROM warehouse_meta WHERE key = ?", [key])
-            con.execute("INSERT INTO warehouse_meta VALUES (?, ?)", [key, json.dumps(value)])
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-        forget_meta(candidate)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading only what a change can reach (the screen and the quality gate)
-
-
-def register_scope(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> None:
-    """The scope's documents as a temporary table of ``con`` (the warehouse stays read-only)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE scope_documents (doc_id VARCHAR)")
-    if scope.documents:
-        con.executemany("INSERT INTO scope_documents VALUES (?)", [(d,) for d in scope.documents])
-
-
-def _literals(values: list[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
-
-
-def scope_filter(columns: set[str], scope: PublishScope) -> str | None:
-    """A condition on a view's rows that keeps those the scope can reach, by the columns the view
-    has: documents by doc_id, per-unit rows by unit_key (with the rows of no unit), projects' rows
-    by project_id; None for a view of none (the code catalogues: read whole, they are small).
-    Lists of literals, not subqueries: DuckDB pushes ``unit_key IN (…)`` below the windows of
-    func_canonical and budget_vs_final (they partition by unit), so only the scope's units are
-    evaluated (measured: 0.02 s instead of 0.12 s for one unit of 500 documents)."""
-    conditions = []
-    if "unit_key" in columns:
-        conditions.append(f"(unit_key IS NULL OR unit_key IN ({_literals(scope.units)}))")
-    if "doc_id" in columns:
-        conditions.append(f"doc_id IN ({_literals(scope.documents)})")
-    elif "project_id" in columns:
-        conditions.append(
-            f"project_id IN (SELECT project_id FROM fact_project WHERE doc_id IN ({_literals(scope.documents)}))"
-        )
-    return " AND ".join(conditions) or None
-
-
-# Views that are their table macro of every document (sql/views.sql): a scope reads them through the
-# macro of the documents its units' rows can come from, so that the filter reaches the scan of the
-# fact table instead of a unit_key filter above the join (10 M function rows: 2 s per query).
-DOCUMENT_MACROS = {
-    "func_canonical": "func_canonical_of",
-    "budget_vs_final": "budget_vs_final_of",
-    "quality_findings": "quality_findings_of",
-}
-
-
-def unit_documents(con: duckdb.DuckDBPyConnection, units: list[str]) -> list[str]:
-    """Every document a view row of these units, or of no unit, can come from: the documents of the
-    units (or of none) and those that print one of them as a member unit (a row's unit is its member
-    unit's, else its document's)."""
-    keys = _literals(units)
-    sql = (
-        f"SELECT doc_id FROM doc_document WHERE status = 'loaded' AND (unit_key IS NULL OR unit_key IN ({keys})) "
-        f"UNION SELECT doc_id FROM dim_member_unit WHERE unit_key IN ({keys})"
-    )
-    return sorted(r[0] for r in con.execute(sql).fetchall())
-
-
-def _has_macro(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether the connection's database defines this macro; asked once per version of its file
-    (listing DuckDB's functions takes ~30 ms, and a run scopes about fourteen views)."""
-    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    version = (path[0], *(file_signature(path[0]) or ())) if path and path[0] else None
-    key = (version, name)
-    if version is None or key not in _known_macros:
-        sql = "SELECT count(*) FROM duckdb_functions() WHERE function_name = ? AND database_name = current_database()"
-        found = con.execute(sql, [name]).fetchone()[0] > 0
-        if version is None:
-            return found
-        _known_macros[key] = found
-    return _known_macros[key]
-
-
-_known_macros: dict[tuple, bool] = {}
-
-
-def scoped_view(con: duckdb.DuckDBPyConnection, view: str, scope: PublishScope | None) -> str:
-    """``view``, or a subquery of its rows within ``scope``. The windows of func_canonical and
-    budget_vs_final partition by unit, and the prior-year checks of quality_findings pair a unit's
-    documents, so their macro over the documents of the scope's units gives those units' rows (and
-    their documents' findings) exactly as the whole view does."""
-    if scope is None:
-        return view
-    columns = {r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()}
-    condition = scope_filter(columns, scope)
-    if condition is None:
-        return view
-    source = view
-    if view in DOCUMENT_MACROS and _has_macro(con, DOCUMENT_MACROS[view]):
-        source = f"{DOCUMENT_MACROS[view]}([{_literals(unit_documents(con, scope.units))}]::VARCHAR[])"
-    return f"(SELECT * FROM {source} WHERE {condition})"
+    for key, value in ((VIEW_COUNTS_KEY, counts), (FINDING_COUNTS_KEY, findings)):
+        candidate.execute("DELETE FROM warehouse_meta WHERE key = ?", [key])
+        candidate.execute("INSERT INTO warehouse_meta VALUES (?, ?)", [key, json.dumps(value)])
+    candidate.execute("CHECKPOINT")

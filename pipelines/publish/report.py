@@ -97,42 +97,55 @@ def _charts(per_rule: list[tuple], per_doc: list[tuple]) -> str:
     )  # fmt: skip
 
 
-def report_rows(con, documents: list[str] | None = None) -> tuple[list, list, list, list]:
+def report_rows(
+    con, documents: list[str] | None = None, relations: dict[str, str] | None = None
+) -> tuple[list, list, list, list]:
     """What the HTML report shows of the warehouse on ``con`` (failed identities, findings per
     document, quarantined documents, failures per rule): read apart from the rendering, so that a
-    run reads them while its quality gate runs."""
+    run reads them while its quality gate runs. ``relations``: for the whole warehouse (no
+    ``documents``), where the run evaluated ``quality_findings`` and ``documents`` already
+    (``scope.ViewRows``), read instead of the views."""
+    relations = relations if documents is None else None
+    documents_view = (relations or {}).get("documents", "documents")
     within = "" if documents is None else f"doc_id IN ({', '.join(_sql_text(d) for d in documents) or 'NULL'})"
     in_findings = f"q.{within}" if within else "TRUE"
     in_documents = f"d.{within}" if within else "TRUE"
     # the documents of a change hold every document of their units, so the macro over them gives
     # their findings (the prior-year checks pair a unit's documents) without evaluating the others'
     findings = (
-        "quality_findings"
+        (relations or {}).get("quality_findings", "quality_findings")
         if documents is None
         else f"quality_findings_of([{', '.join(_sql_text(d) for d in documents) or 'NULL'}]::VARCHAR[])"
     )
+    if documents is not None:  # the change's findings, evaluated once for the three queries that read them
+        execute_with_headroom(
+            con, f"CREATE OR REPLACE TEMP TABLE __report_findings AS SELECT * FROM {findings} q WHERE {in_findings}"
+        )
+        findings = "__report_findings"
     fails = execute_with_headroom(
         con,
         f"""SELECT d.source_file, q.doc_id, d.unit_name, d.fiscal_year, q.rule, q.severity, q.table_type,
                   q.page_no, q.subject, q.lhs, q.rhs, q.diff, q.tolerance, q.message
-           FROM {findings} q JOIN documents d USING (doc_id) WHERE q.status = 'FAIL' AND {in_findings}
+           FROM {findings} q JOIN {documents_view} d USING (doc_id) WHERE q.status = 'FAIL' AND {in_findings}
            ORDER BY d.source_file, q.table_type, q.page_no""",
     ).fetchall()
     per_doc = execute_with_headroom(
         con,
         f"""SELECT d.source_file, d.status, count(*) FILTER (WHERE q.status = 'PASS'),
                   count(*) FILTER (WHERE q.status = 'PASS_ROUNDING'), count(*) FILTER (WHERE q.status = 'FAIL')
-           FROM (SELECT * FROM documents d WHERE {in_documents}) d
+           FROM (SELECT * FROM {documents_view} d WHERE {in_documents}) d
            LEFT JOIN (SELECT * FROM {findings} q WHERE {in_findings}) q USING (doc_id) GROUP BY ALL ORDER BY 1""",
     ).fetchall()
     quarantined = execute_with_headroom(
         con,
-        f"SELECT source_file, error FROM documents d WHERE status = 'quarantined' AND {in_documents} ORDER BY 1",
+        f"SELECT source_file, error FROM {documents_view} d WHERE status = 'quarantined' AND {in_documents} ORDER BY 1",
     ).fetchall()
     per_rule = execute_with_headroom(
         con,
         f"SELECT rule, count(*) FROM {findings} q WHERE status = 'FAIL' AND {in_findings} GROUP BY 1 ORDER BY 2 DESC, 1",
     ).fetchall()
+    if documents is not None:
+        con.execute("DROP TABLE IF EXISTS __report_findings")
     return fails, per_doc, quarantined, per_rule
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.publish.incremental import PublishScope, register_scope, scoped_view
 from pipelines.publish.lake import Lake
+from pipelines.publish.scope import PublishScope, ViewRows, register_scope, scoped_view, view_columns
 from pipelines.publish.warehouse import capped_connection, execute_with_headroom, view_names
 from pipelines.validate.expectations import load_suite, suite_names
 
@@ -139,27 +139,26 @@ def unique_key(expectation: dict) -> list[str] | None:
     return None
 
 
-def _source(view: str, columns: set[str], relation: str | None = None) -> str:
-    """The view's rows with ``__doc``; ``relation``: a subquery of the view read in its place.
-    Within a scope (the rows are then kept for the scope's documents only) the attribution reads
-    the fact rows of the scope's documents, not the whole table's."""
+def _source(view: str, columns: set[str], relation: str | None = None, documents: list[str] | None = None) -> str:
+    """The view's rows with ``__doc``; ``relation``: the view's rows read in its place (a subquery
+    of its scoped rows, or a table they were evaluated into). ``documents`` (a scope's, when its
+    rows are kept for those documents only): the attribution reads those documents' fact rows, not
+    the whole table's, by a list of literals that DuckDB filters the fact table's scan with (its
+    zone maps on doc_id skip the row groups of other documents; a subquery would join every row)."""
     relation = relation or view
     if view in _ATTRIBUTION:
         attribution = _ATTRIBUTION[view].replace(f"FROM {view} v", f"FROM {relation} v", 1)
-        if relation != view:
+        if documents is not None:
+            listed = ", ".join(_literal(d) for d in documents) or "NULL"
             for table in ("fact_func_amount", "fact_project"):
-                scoped = f"(SELECT * FROM {table} WHERE doc_id IN (SELECT doc_id FROM scope_documents))"
-                attribution = attribution.replace(f"FROM {table} ", f"FROM {scoped} ").replace(
-                    f"FROM {table})", f"FROM {scoped})"
+                scoped_rows = f"(SELECT * FROM {table} WHERE doc_id IN ({listed}))"
+                attribution = attribution.replace(f"FROM {table} ", f"FROM {scoped_rows} ").replace(
+                    f"FROM {table})", f"FROM {scoped_rows})"
                 )
         return f"({attribution})"
     if "doc_id" in columns:
         return f"(SELECT *, doc_id AS __doc FROM {relation})"
     return ""
-
-
-def _columns(con: duckdb.DuckDBPyConnection, view: str) -> set[str]:
-    return {r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()}
 
 
 def _describe(row: dict, column: str) -> str:
@@ -219,55 +218,64 @@ def _broken_predicates(con, source: str, predicates: list[str]) -> set[str]:
     return {predicate for predicate, n in zip(predicates, rows, strict=True) if n}
 
 
-def screen_candidate(db_path: Path, scope: PublishScope | None = None) -> dict[str, list[Breach]]:
-    """doc_id → the critical expectations its rows broke in the candidate warehouse ``db_path``
-    (an incremental publish: among the rows its ``scope`` can reach; a key repeated across the
-    scope's border is left to the gate's warehouse-wide check, where it blocks)."""
+def screen_candidate(
+    target: Path | duckdb.DuckDBPyConnection, scope: PublishScope | None = None, rows: ViewRows | None = None
+) -> dict[str, list[Breach]]:
+    """doc_id → the critical expectations its rows broke in the candidate warehouse ``target`` (its
+    file, or a capped connection to it with the scope registered) (an incremental publish: among
+    the rows its ``scope`` can reach; a key repeated across the scope's border is left to the
+    gate's warehouse-wide check, where it blocks). ``rows``: the run's views evaluated once on that
+    connection (``scope.ViewRows``), shared with the counts, previews and report that follow."""
+    if not isinstance(target, duckdb.DuckDBPyConnection):
+        with capped_connection(target) as con:
+            if scope is not None:
+                register_scope(con, scope)
+            return screen_candidate(con, scope, ViewRows(con, scope))
+    con = target
+    rows = rows or ViewRows(con, scope)
     breaches: dict[str, list[Breach]] = {}
-    with capped_connection(db_path) as con:
-        if scope is not None:
-            register_scope(con, scope)
-        views = view_names(con)
-        for view in suite_names():
-            if view not in views:
-                continue  # the gate reports a missing view: the pipeline's fault
-            columns = _columns(con, view)
-            relation = scoped_view(con, view, scope)
-            source = _source(view, columns, relation)
-            if not source:
+    views = view_names(con)
+    for view in suite_names():
+        if view not in views:
+            continue  # the gate reports a missing view: the pipeline's fault
+        columns = set(view_columns(con, view))
+        scoped = scope is not None and scoped_view(con, view, scope) != view
+        relation = rows.relation(view)
+        source = _source(view, columns, relation, scope.documents if scoped else None)
+        if not source:
+            continue
+        if scope is not None:  # the scope's rows, evaluated once for all the view's expectations
+            execute_with_headroom(
+                con,
+                f"CREATE OR REPLACE TEMP TABLE screened_rows AS SELECT * FROM {source} "
+                "WHERE __doc IN (SELECT doc_id FROM scope_documents)",
+            )
+            source = "screened_rows"
+        checks: list[tuple[dict, str | None, list[str] | None]] = []  # in the suite's order
+        for expectation in load_suite(view)["expectations"]:
+            if expectation.get("severity", "critical") != "critical":
                 continue
-            if scope is not None:  # the scope's rows, evaluated once for all the view's expectations
-                execute_with_headroom(
-                    con,
-                    f"CREATE OR REPLACE TEMP TABLE screened_rows AS SELECT * FROM {source} "
-                    "WHERE __doc IN (SELECT doc_id FROM scope_documents)",
-                )
-                source = "screened_rows"
-            checks: list[tuple[dict, str | None, list[str] | None]] = []  # in the suite's order
-            for expectation in load_suite(view)["expectations"]:
-                if expectation.get("severity", "critical") != "critical":
-                    continue
-                if expectation.get("kwargs", {}).get("column") not in (None, *columns):
-                    continue  # a missing column: the gate's columns_match_contract blocks
-                predicate = row_predicate(expectation)
-                key = unique_key(expectation)
-                if predicate is not None:
-                    checks.append((expectation, predicate, None))
-                elif key is not None and set(key) <= columns:
-                    checks.append((expectation, None, key))
-            # The view is evaluated once for all its row-level expectations; only those some row
-            # breaks are traced to their documents (one query each, as rarely as a breach happens).
-            broken = _broken_predicates(con, source, [p for _, p, _ in checks if p is not None])
-            found: list[dict[str, Breach]] = []
-            for expectation, predicate, key in checks:
-                if predicate is not None and predicate in broken:
-                    found.append(_row_breaches(con, view, source, expectation, predicate))
-                elif key is not None:
-                    found.append(_duplicate_breaches(con, view, source, expectation, key, relation))
-            for per_doc in found:
-                for doc, breach in per_doc.items():
-                    if doc != "None":  # a row no document can be named for stays with the gate
-                        breaches.setdefault(doc, []).append(breach)
+            if expectation.get("kwargs", {}).get("column") not in (None, *columns):
+                continue  # a missing column: the gate's columns_match_contract blocks
+            predicate = row_predicate(expectation)
+            key = unique_key(expectation)
+            if predicate is not None:
+                checks.append((expectation, predicate, None))
+            elif key is not None and set(key) <= columns:
+                checks.append((expectation, None, key))
+        # The view is evaluated once for all its row-level expectations; only those some row
+        # breaks are traced to their documents (one query each, as rarely as a breach happens).
+        broken = _broken_predicates(con, source, [p for _, p, _ in checks if p is not None])
+        found: list[dict[str, Breach]] = []
+        for expectation, predicate, key in checks:
+            if predicate is not None and predicate in broken:
+                found.append(_row_breaches(con, view, source, expectation, predicate))
+            elif key is not None:
+                found.append(_duplicate_breaches(con, view, source, expectation, key, relation))
+        for per_doc in found:
+            for doc, breach in per_doc.items():
+                if doc != "None":  # a row no document can be named for stays with the gate
+                    breaches.setdefault(doc, []).append(breach)
     return breaches
 
 

@@ -40,6 +40,7 @@ from pipelines.publish.warehouse import (
     is_current,
     promote,
     row_counts,
+    sql_literal,
 )
 from pipelines.validate.expectations import CheckOutcome, suite_checks
 
@@ -178,7 +179,7 @@ def _candidate_reader(db: Path, scope: PublishScope | None) -> Iterator[tuple[du
     with capped_connection(db) as con:  # under capped memory
         if scope is not None:
             register_scope(con, scope)
-        meta = con.execute("SELECT value FROM warehouse_meta WHERE key = ?", [VIEW_COUNTS_KEY]).fetchone()
+        meta = con.execute(f"SELECT value FROM warehouse_meta WHERE key = {sql_literal(VIEW_COUNTS_KEY)}").fetchone()
         rows = ViewRows(con, scope, json.loads(meta[0]) if meta else None)
         try:
             yield con, rows

@@ -59,10 +59,12 @@ from pipelines.publish.warehouse import (
     count_views,
     execute_with_headroom,
     forget_meta,
+    insert_values,
     query_published,
     remove_abandoned_candidates,
     remove_stale_builds,
     schema_fingerprint,
+    sql_literal,
     sql_string,
     view_names,
 )
@@ -189,7 +191,9 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
     tmp = warehouse.with_name(f"{temp_prefix(warehouse.name)}building")
     with (
         lake.publish_lock(),
-        tempfile.TemporaryDirectory(prefix="budgetwh-incremental-") as scratch,
+        # inside the lake, tagged with the pid: a killed run's folder is removed by the next run
+        # (``Lake.clean_stale_temp``), and its Parquet files are on the lake's disk
+        tempfile.TemporaryDirectory(prefix=temp_prefix("incremental"), dir=lake.root) as scratch,
         _published_reader(warehouse) as published,
     ):
         found = None
@@ -243,6 +247,9 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
                     changed, old_documents, frames["doc_document"], old_units, frames["dim_unit"],
                     frames.get("dim_member_unit"),
                 )  # fmt: skip
+                # the kept derivation's frames and inputs (~65 MB at 42,000 documents) are not needed
+                # again: released before the counts, so the two peaks do not add up
+                previous = old_documents = old_units = None
                 old_counts = _scoped_counts(published, scope)
                 published.close()
             else:
@@ -253,7 +260,7 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
                 shutil.copyfile(warehouse, tmp)  # the published file is only read: its readers are not disturbed
                 con = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY_LIMIT})
             try:
-                _apply_changes(con, lake, changed, staged, frames, states, fingerprint, derivation)
+                _apply_changes(con, lake, changed, staged, frames, states, fingerprint, derivation, Path(scratch))
                 if scope is None:  # compared as loaded (the same column types on both sides)
                     new_documents, new_units = (
                         con.sql(f"SELECT * FROM {t}").pl() for t in ("doc_document", "dim_unit")
@@ -309,12 +316,12 @@ def _apply_changes(
     states: dict[str, str],
     fingerprint: str,
     derivation: Derivation,
+    scratch: Path,
 ) -> None:
     """One transaction: a reader of the candidate (the screen, the gate) sees all of it or none."""
     con.execute("BEGIN TRANSACTION")
     con.execute("CREATE OR REPLACE TEMP TABLE changed_documents (doc_id VARCHAR)")
-    if changed:
-        con.executemany("INSERT INTO changed_documents VALUES (?)", [(d,) for d in changed])
+    insert_values(con, "changed_documents", [(d,) for d in changed])  # literals: parameters import pandas
     # a fact row's document is in doc_document (constraints.py): documents new to the candidate
     # have no rows to delete, and a run that only adds documents scans no 10 M-row table
     held = con.execute("SELECT count(*) FROM doc_document WHERE doc_id IN (SELECT doc_id FROM changed_documents)")
@@ -327,13 +334,11 @@ def _apply_changes(
                 con, f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{sql_string(staged[table])}')"
             )
     for name, frame in frames.items():
-        _replace_changed_rows(con, name, frame)
+        _replace_changed_rows(con, name, frame, scratch)
     # the states of the changed documents only (an unsettled lake: none, so the next run reloads all)
     if states:
         con.execute("DELETE FROM publish_doc_state WHERE doc_id IN (SELECT doc_id FROM changed_documents)")
-        now = [(d, states[d]) for d in changed if d in states]
-        if now:
-            con.executemany("INSERT INTO publish_doc_state VALUES (?, ?)", now)
+        insert_values(con, "publish_doc_state", [(d, states[d]) for d in changed if d in states])
     else:
         con.execute("DELETE FROM publish_doc_state")
     con.execute("DELETE FROM warehouse_meta")
@@ -342,7 +347,7 @@ def _apply_changes(
         DERIVATION_TOKEN_KEY: derivation.token(),
         "derived_by": derivation.how,
     }
-    con.executemany("INSERT INTO warehouse_meta VALUES (?, ?)", list(meta.items()))
+    insert_values(con, "warehouse_meta", meta.items())
     checkpoint("candidate.build")
     con.execute("COMMIT")
     # no checkpoint here: the row counts are written next, and their checkpoint writes both (a
@@ -357,15 +362,18 @@ DERIVED_KEYS = {
 }  # fmt: skip
 
 
-def _replace_changed_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+def _replace_changed_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, scratch: Path) -> None:
     """``table`` made equal to ``frame`` by replacing the rows of the keys whose rows differ (a change
     rewrites a few of the 42,000 rows of doc_document, not all of them). Rows are compared by a
     hash of their values in the table's own column types, the multiset of a key's hashes on each
-    side: a few bytes a row, so the comparison fits the build's memory cap."""
+    side: a few bytes a row, so the comparison fits the build's memory cap. The frame reaches DuckDB
+    as a Parquet file: a registered Arrow table imports pyarrow and pandas into the process."""
     key = DERIVED_KEYS[table]
     columns = con.execute(f"DESCRIBE {table}").fetchall()
     typed = ", ".join(f'CAST("{name}" AS {kind})' for name, kind, *_ in columns)
-    con.register("derived_frame", frame.to_arrow())
+    path = scratch / f"derived-{table}.parquet"
+    frame.write_parquet(path)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW derived_frame AS SELECT * FROM read_parquet('{sql_string(path)}')")
     try:
         execute_with_headroom(
             con,
@@ -379,7 +387,7 @@ def _replace_changed_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.
             con, f"INSERT INTO {table} BY NAME SELECT * FROM derived_frame WHERE {key} IN (SELECT k FROM derived_keys)"
         )
     finally:
-        con.unregister("derived_frame")
+        con.execute("DROP VIEW derived_frame")
     con.execute("DROP TABLE derived_keys")
 
 
@@ -431,6 +439,6 @@ def _record_row_counts(
         findings = {k: n for k, n in sorted(findings.items()) if n}
     counts = {v: before[v] - old.get(v, 0) + n if v in before else n for v, n in new.items()}
     for key, value in ((VIEW_COUNTS_KEY, counts), (FINDING_COUNTS_KEY, findings)):
-        candidate.execute("DELETE FROM warehouse_meta WHERE key = ?", [key])
-        candidate.execute("INSERT INTO warehouse_meta VALUES (?, ?)", [key, json.dumps(value)])
+        candidate.execute(f"DELETE FROM warehouse_meta WHERE key = {sql_literal(key)}")
+        insert_values(candidate, "warehouse_meta", [(key, json.dumps(value))])
     candidate.execute("CHECKPOINT")

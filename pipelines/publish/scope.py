@@ -21,7 +21,7 @@ from functools import cache
 import duckdb
 
 from pipelines.publish.lake_index import file_signature
-from pipelines.publish.warehouse import SQL_DIR, execute_with_headroom, schema_fingerprint
+from pipelines.publish.warehouse import SQL_DIR, execute_with_headroom, insert_values, schema_fingerprint
 
 
 @dataclass
@@ -42,7 +42,7 @@ def register_scope(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> None:
     """The scope's documents as a temporary table of ``con`` (the warehouse stays read-only)."""
     con.execute("CREATE OR REPLACE TEMP TABLE scope_documents (doc_id VARCHAR)")
     if scope.documents:
-        con.executemany("INSERT INTO scope_documents VALUES (?)", [(d,) for d in scope.documents])
+        insert_values(con, "scope_documents", [(d,) for d in scope.documents])  # literals: no pandas
 
 
 def _literals(values: list[str]) -> str:

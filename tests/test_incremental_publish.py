@@ -247,3 +247,38 @@ def test_lake_rows_read_once_are_read_again_when_their_file_changes(sequence, tm
     lake.update_document(moved, source_file="/elsewhere/again.pdf")
     other = subprocess.run([sys.executable, "-c", probe, str(lake.root)], cwd=ROOT, capture_output=True, text=True)
     assert json.loads(other.stdout)[moved] == lake.document_states()[moved] != states[moved]
+
+
+@needs_shared
+def test_an_incremental_build_never_imports_pandas_and_leaves_no_scratch(sequence, tmp_path):
+    """The build gives DuckDB SQL literals and Parquet files only: a bound parameter or a registered
+    Arrow table makes DuckDB's Python module import pandas, numpy and pyarrow (~85 MB, ~1 s) into
+    a process that otherwise never needs them. Its scratch folder is inside the lake and gone
+    afterwards; one left by a killed run (a dead pid in its name) is removed by the next run."""
+    warehouse, _ = sequence
+    shutil.copy2(warehouse, tmp_path / warehouse.name)
+    shutil.copytree(warehouse.with_name("warehouse.lake"), tmp_path / "warehouse.lake")
+    lake = Lake(tmp_path / "warehouse.lake")
+    moved = next(d["doc_id"] for d in lake.documents() if d["status"] == "loaded")
+    lake.update_document(moved, source_file="/elsewhere/moved.pdf")  # one changed document
+    leftover = lake.root / ".incremental.pid999999999.killed"
+    leftover.mkdir()
+    (leftover / "fact_func_amount.parquet").write_bytes(b"half a file")
+
+    probe = (
+        "import json, sys; from pathlib import Path; from pipelines.publish.lake import Lake; "
+        "from pipelines.publish.incremental import build_incremental_candidate; "
+        "lake = Lake(Path(sys.argv[1])); lake.clean_stale_temp(); "
+        "candidate = build_incremental_candidate(lake, Path(sys.argv[2])); "
+        "print(json.dumps({'candidate': candidate and candidate.scope.changed, "
+        "'imported': sorted(m for m in ('pandas', 'numpy', 'pyarrow') if m in sys.modules)}))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe, str(lake.root), str(tmp_path / warehouse.name)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    found = json.loads(run.stdout.strip().splitlines()[-1])
+    assert found == {"candidate": [moved], "imported": []}
+    assert not leftover.exists()
+    assert not [p for p in lake.root.iterdir() if p.name.startswith(".incremental.")]

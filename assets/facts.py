@@ -42,7 +42,7 @@ from pipelines.publish.warehouse import (
     row_counts,
     sql_literal,
 )
-from pipelines.validate.expectations import CheckOutcome, suite_checks
+from pipelines.validate.expectations import CheckOutcome, blocking_failures, suite_checks
 
 # Public views materialized as assets; each has an expectation suite in expectations/<name>.json.
 FACT_VIEWS: dict[str, str] = {
@@ -270,20 +270,22 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         _remove_candidates_of_finished_runs(context, target)
         window = CpuWindow()  # the cores others use while this process builds: the gate's split follows them
         db, scope = _build(context, lake, target, full)
-        # The gate starts at once, in its own process, on the candidate as built: the screen, the
-        # counts and the previews run here meanwhile. A screen that quarantines a document drops it.
+        # The gate starts at once, in its own process, on the candidate as built: the counts and
+        # the previews are read here meanwhile.
         started = time.perf_counter()
         pending = submit_validation(db, window, scope=scope)
         try:
-            # One document's content must not block the others: breakers are quarantined, then rebuilt
-            # without. The screen's connection, and the views it evaluated, serve the counts,
-            # previews and report rows after it.
-            with _candidate_reader(db, scope) as (con, rows):
-                breakers = quarantine_breakers(lake, screen_candidate(con, scope, rows))
-                if not breakers:
-                    counts, previews, report_data = _while_the_gate_runs(con, rows)
+            counts, previews, report_data = _read_candidate(db, scope)
+            outcomes = pending.result()
+            # One document's content must not block the others: when a contract expectation fails,
+            # the screen traces its rows to their documents, which are quarantined, and the
+            # candidate is rebuilt without them. Screened only then: on a passing run the screen's
+            # SQL would compete with the gate for the cores, and find nothing the gate did not.
+            breakers = []
+            if blocking_failures(outcomes):
+                with _candidate_reader(db, scope) as (con, rows):
+                    breakers = quarantine_breakers(lake, screen_candidate(con, scope, rows))
             if breakers:
-                pending.abandon()
                 for doc_id in breakers:
                     context.log.warning(f"{doc_id}: quarantined: {(lake.document(doc_id) or {}).get('error')}")
                 window = CpuWindow()
@@ -291,10 +293,10 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
                 started = time.perf_counter()
                 pending = submit_validation(db, window, scope=scope)
                 counts, previews, report_data = _read_candidate(db, scope)
+                outcomes = pending.result()
         except BaseException:
             pending.abandon()
             raise
-        outcomes = pending.result()
         checks = sum(len(v) for v in outcomes.values())
         failed = sum(not o.success for v in outcomes.values() for o in v)
         within = "" if scope is None else f" over the rows of {len(scope.documents)} documents"

@@ -15,6 +15,7 @@ import ctypes
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict
 from functools import cache
 from pathlib import Path
@@ -28,6 +29,7 @@ from pipelines.publish.warehouse import (
     VIEW_COUNTS_KEY,
     capped_connection,
     execute_with_headroom,
+    sql_literal,
     sql_string,
     view_names,
 )
@@ -159,16 +161,17 @@ def validate_warehouse(
     *,
     rows: int | None = None,
     scope: PublishScope | None = None,
-    suites: list[str] | None = None,
+    suites: Iterable[str] | None = None,
     constraints: bool = True,
 ) -> dict[str, list[CheckOutcome]]:
     """Every suite (or those named in ``suites``) against the view of the same name in the DuckDB
     file ``db_path``. With the ``scope`` of an incremental publish the suites see the rows that
     scope can reach, and the warehouse-wide constraints (unique keys, references between tables)
     are checked in SQL over the whole warehouse (``constraints.py``) unless ``constraints`` is
-    false (a part of a gate split between processes: ``check_constraints`` then runs on the whole)."""
+    false (a part of a gate split between processes: ``check_constraints`` then runs on the whole).
+    ``suites`` is iterated one suite at a time, in its order: it may be a queue another process
+    takes from too (``gate_queue.take``)."""
     wait_for_preload()  # before this thread imports pyarrow and pandas, which GE's import loads too
-    wanted = None if suites is None else set(suites)
     # A view no larger than a chunk is validated as one frame read straight from DuckDB: the
     # Parquet snapshot that keeps a chunk's rows together buys nothing there (15 views of a small
     # warehouse: a COPY and a read back each).
@@ -178,9 +181,7 @@ def validate_warehouse(
             register_scope(con, scope)
         views = view_names(con)
         out: dict[str, list[CheckOutcome]] = {}
-        for name in suite_names():
-            if wanted is not None and name not in wanted:
-                continue
+        for name in suite_names() if suites is None else suites:
             if name not in views:
                 out[name] = [
                     CheckOutcome(name, c["check"], "view_exists", c["severity"], False, c["description"],
@@ -197,7 +198,7 @@ def validate_warehouse(
 def _recorded_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """The view row counts the warehouse on ``con`` recorded when it was built ({} when none)."""
     try:
-        found = con.execute("SELECT value FROM warehouse_meta WHERE key = ?", [VIEW_COUNTS_KEY]).fetchone()
+        found = con.execute(f"SELECT value FROM warehouse_meta WHERE key = {sql_literal(VIEW_COUNTS_KEY)}").fetchone()
     except duckdb.CatalogException:
         return {}
     return json.loads(found[0]) if found and found[0] else {}
@@ -212,23 +213,9 @@ def check_constraints(db_path: Path, outcomes: dict[str, list[CheckOutcome]], sc
         check_warehouse_constraints(con, outcomes, scope)
 
 
-def split_suites(parts: int) -> list[list[str]]:
-    """The suites in ``parts`` groups of about equal work (GE's time is per expectation, whatever
-    the rows of a small run: largest suites first, each to the lightest group)."""
-    groups: list[list[str]] = [[] for _ in range(max(1, parts))]
-    loads = [0] * len(groups)
-    for name in sorted(suite_names(), key=lambda n: -len(suite_checks(n))):
-        lightest = loads.index(min(loads))
-        groups[lightest].append(name)
-        loads[lightest] += len(suite_checks(name))
-    return [g for g in groups if g]
-
-
 def save_outcomes(path: Path, outcomes: dict[str, list[CheckOutcome]]) -> None:
     # Atomic: an overlapping run may read the outcomes of a warehouse it finds current.
-    atomic_write_text(
-        path, json.dumps({k: [asdict(o) for o in v] for k, v in outcomes.items()}, ensure_ascii=False, indent=1)
-    )
+    atomic_write_text(path, json.dumps({k: [asdict(o) for o in v] for k, v in outcomes.items()}, ensure_ascii=False))
 
 
 def load_outcomes(path: Path) -> dict[str, list[CheckOutcome]]:

@@ -13,8 +13,8 @@ previews while the gate runs, and takes the outcomes when it needs them (``Pendi
 
 Once GE is loaded the child forks a helper (``BUDGETWH_GATE_PROCESSES``, default 2 on two cores
 or more), before it opens any DuckDB connection and with only its main thread running: each
-request's suites are split between the two (``gate.split_suites``, by expectations), the outcomes
-merged in the suites' order, and the warehouse-wide constraints checked once over the whole. GE
+request's suites are shared between the two through a queue (``gate_queue.py``: each takes the
+next suite, largest first, when it is free), the outcomes merged in the suites' order, and the warehouse-wide constraints checked once over the whole. GE
 validates in one thread, so with a free core this halves the gate of a small run; on a busy
 machine (``split_pays``) the child validates alone. Whether a core is free is measured over the
 moments just before the request (``CpuWindow``: the machine's busy time from ``/proc/stat`` less
@@ -41,6 +41,7 @@ import time
 import traceback
 from pathlib import Path
 
+from pipelines.publish import gate_queue
 from pipelines.publish.lake import pid_alive
 
 _log = logging.getLogger("budgetwh")
@@ -325,13 +326,15 @@ class _Helper:
     def __init__(self, close_in_child: list[int]) -> None:
         requests_r, requests_w = os.pipe()
         answers_r, answers_w = os.pipe()
+        self.queue_r, self.queue_w = gate_queue.open_queue()  # the suites both processes take from
         self.pid = os.fork()
         if self.pid == 0:  # the helper: answer until the gate process closes its requests
             os.close(requests_w)
             os.close(answers_r)
+            os.close(self.queue_w)
             for fd in close_in_child:  # the run's pipes: only the gate process answers the run
                 os.close(fd)
-            _answer_requests(os.fdopen(requests_r, "rb"), os.fdopen(answers_w, "wb"))
+            _answer_requests(os.fdopen(requests_r, "rb"), os.fdopen(answers_w, "wb"), queue=self.queue_r)
             os._exit(0)
         os.close(requests_r)
         os.close(answers_w)
@@ -370,25 +373,37 @@ def _set_env(env: dict) -> None:
     os.environ.update(env)
 
 
-def _validate(db_path: str, kwargs: dict, helper: _Helper | None) -> tuple[dict, bool]:
-    """The gate over every suite, a share of them in ``helper``; returns the outcomes (in the
-    suites' order, as one process gives them) and whether the helper is still usable."""
+# A request to the helper: take suites from the shared queue (their names, in the queue's order).
+QUEUE_KEY = "_queue"
+
+
+def _validate(db_path: str, kwargs: dict, helper: _Helper | None, queue: int | None = None) -> tuple[dict, bool]:
+    """The gate over every suite, shared with ``helper`` through the queue (``gate_queue.py``);
+    returns the outcomes (in the suites' order, as one process gives them) and whether the helper
+    is still usable. In the helper (``queue``: its end of the queue) a request names the queue's
+    suites, and the helper validates those it takes."""
     from pipelines.publish import gate
 
     free = kwargs.pop(FREE_CORES_KEY, None)
+    names = kwargs.pop(QUEUE_KEY, None)
+    if names is not None and queue is not None:
+        return gate.validate_warehouse(Path(db_path), **kwargs, suites=gate_queue.take(queue, names)), False
     if helper is None or kwargs.get("suites") is not None or not split_pays(free):
         return gate.validate_warehouse(Path(db_path), **kwargs), helper is not None
-    mine, *theirs = gate.split_suites(2)
-    theirs = [n for group in theirs for n in group]
-    part = {**kwargs, "suites": theirs, "constraints": False}
+    names = gate_queue.by_work()
+    gate_queue.fill(helper.queue_w, names)  # before the helper is asked: it never finds the queue empty
+    part = {**kwargs, QUEUE_KEY: names, "constraints": False}
     env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
     submitted = helper.submit(db_path, part, env)
     try:
+        mine = gate_queue.take(helper.queue_r, names)
         out = gate.validate_warehouse(Path(db_path), **{**kwargs, "suites": mine, "constraints": False})
     finally:  # read even when this share raised: the next request must not get this answer
         answer = helper.result() if submitted else None
-    if answer is None:  # the helper died: its share is validated here
-        other = gate.validate_warehouse(Path(db_path), **part)
+        gate_queue.drain(helper.queue_r)  # nobody takes from it now: what is left goes
+    if answer is None:  # the helper died: the suites it did not answer for are validated here
+        other = gate.validate_warehouse(Path(db_path), **{**kwargs, "constraints": False},
+                                        suites=[n for n in names if n not in out])  # fmt: skip
     elif answer[0] != "ok":
         raise GateProcessError(f"the gate's helper process failed:\n{answer[1]}")
     else:
@@ -399,7 +414,7 @@ def _validate(db_path: str, kwargs: dict, helper: _Helper | None) -> tuple[dict,
     return merged, answer is not None
 
 
-def _answer_requests(requests, answers, helper: _Helper | None = None) -> None:
+def _answer_requests(requests, answers, helper: _Helper | None = None, queue: int | None = None) -> None:
     while True:
         try:
             verb, db_path, kwargs, env, *request_id = pickle.load(requests)
@@ -409,7 +424,7 @@ def _answer_requests(requests, answers, helper: _Helper | None = None) -> None:
         try:
             if verb != "validate_warehouse":
                 raise ValueError(f"unknown request {verb!r}")
-            outcomes, usable = _validate(db_path, kwargs, helper)
+            outcomes, usable = _validate(db_path, kwargs, helper, queue)
             helper = helper if usable else None
             answer = ("ok", outcomes)
         except BaseException:  # reported to the parent, which validates itself and raises it there

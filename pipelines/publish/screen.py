@@ -1,4 +1,4 @@
-"""Screening the candidate warehouse document by document, before the quality gate.
+"""Screening the candidate warehouse document by document, when the quality gate blocks it.
 
 The contract expectations (severity ``critical``) that are about the rows of one document — a key
 that must not be null, a value set, a code format, a year range, a key unique within the view —
@@ -7,7 +7,8 @@ document it came from. Such a document is quarantined in the lake with the expec
 named in its reason, its facts leave the views, and the candidate is built again without it: one
 document's content never blocks the others. What cannot be traced to a document (a view's columns,
 a column's type, a failure the screen cannot evaluate) is left to the gate, where it still blocks:
-that is the pipeline's own fault.
+that is the pipeline's own fault. The run screens only after a contract expectation failed in the
+gate (``assets/facts.py``): on a passing candidate the screen finds nothing.
 """
 
 from __future__ import annotations

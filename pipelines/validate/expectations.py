@@ -263,8 +263,9 @@ def _run(name: str, frame, result_format: str):
         batch_parameters={"dataframe": frame},
         result_format=result_format,
     )
-    with ge_memo.suite_validation():  # each configuration and row condition computed once
-        return validator.validate_expectation_suite(definition.suite)
+    with ge_memo.suite_validation() as memo:  # each configuration and row condition computed once
+        result = validator.validate_expectation_suite(definition.suite)
+    return result, ge_memo.condition_rows(memo, len(frame))
 
 
 def validate_frame(name: str, frame) -> list[CheckOutcome]:
@@ -278,12 +279,13 @@ def validate_frame(name: str, frame) -> list[CheckOutcome]:
     (``_counts_of_a_pass``), and no observed value, whichever format ran."""
     wait_for_preload()
     spec = load_suite(name)
-    result = _run(name, frame, "BOOLEAN_ONLY")
+    result, selected = _run(name, frame, "BOOLEAN_ONLY")
     summarized = not result.success
     if summarized:
-        result = _run(name, frame, "SUMMARY")
+        result, selected = _run(name, frame, "SUMMARY")
     by_check = {e["meta"]["check"]: e for e in spec["expectations"]}
-    condition_rows: dict[str, int | None] = {}
+    # the rows GE's filter selected for each row condition; one it did not apply is counted here
+    condition_rows: dict[str, int | None] = dict(selected)
     outcomes = []
     for r in result.results:  # GE does not keep the suite's order: match results by their check name
         e = by_check[r.expectation_config.meta["check"]]

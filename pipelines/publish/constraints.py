@@ -76,6 +76,10 @@ def orphan_rows(con: duckdb.DuckDBPyConnection, changed: list[str] | None = None
     ).fetchone()[0]
     if n:
         found.append(f"{n} documents differ between doc_document and publish_doc_state")
+    # publish_doc_state holds no key index (sql/tables.sql): a document's state is recorded once
+    n = con.execute("SELECT count(*) - count(DISTINCT doc_id) FROM publish_doc_state").fetchone()[0]
+    if n:
+        found.append(f"{n} documents have more than one state in publish_doc_state")
     return found
 
 

@@ -190,8 +190,8 @@ def _candidate_reader(db: Path, scope: PublishScope | None) -> Iterator[tuple[du
 def _while_the_gate_runs(
     con: duckdb.DuckDBPyConnection, rows: ViewRows
 ) -> tuple[dict[str, int], dict[str, str], tuple]:
-    """What the run reads of the candidate besides the gate, on the connection the screen used:
-    each view's rows (counted when the warehouse was built), its preview, and the report's rows."""
+    """What the run reads of the candidate besides the gate, while the gate runs, on one capped
+    connection (``_candidate_reader``): each view's rows (counted when the warehouse was built), its preview, and the report's rows."""
     counts = {
         view: rows.sizes[view]
         if view in rows.sizes

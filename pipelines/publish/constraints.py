@@ -11,7 +11,7 @@ import duckdb
 
 from pipelines.normalize.frames import SCHEMAS
 from pipelines.publish.scope import PublishScope, scoped_view, view_columns
-from pipelines.publish.warehouse import execute_with_headroom, view_names
+from pipelines.publish.warehouse import execute_with_headroom, sql_literals, view_names
 from pipelines.validate.expectations import CheckOutcome, uniqueness_key
 
 SAMPLE_KEYS = 5
@@ -19,10 +19,6 @@ SAMPLE_KEYS = 5
 
 class ConstraintViolation(RuntimeError):
     """Rows that reference nothing: the pipeline's own fault, never published."""
-
-
-def _literals(values: list[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
 
 
 def _quoted(columns: list[str]) -> str:
@@ -61,7 +57,7 @@ def orphan_rows(con: duckdb.DuckDBPyConnection, changed: list[str] | None = None
     }
     found = []
     for table in (t for t in SCHEMAS if t in tables):
-        rows = table if changed is None else f"(SELECT doc_id FROM {table} WHERE doc_id IN ({_literals(changed)}))"
+        rows = table if changed is None else f"(SELECT doc_id FROM {table} WHERE doc_id IN ({sql_literals(changed)}))"
         n = con.execute(f"SELECT count(*) FROM {rows} f ANTI JOIN doc_document d USING (doc_id)").fetchone()[0]
         if n:
             found.append(f"{n} rows of {table} belong to no document of doc_document")

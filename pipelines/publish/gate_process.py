@@ -14,9 +14,10 @@ previews while the gate runs, and takes the outcomes when it needs them (``Pendi
 Once GE is loaded the child forks a helper (``BUDGETWH_GATE_PROCESSES``, default 2 on two cores
 or more), before it opens any DuckDB connection and with only its main thread running: each
 request's suites are shared between the two through a queue (``gate_queue.py``: each takes the
-next suite, largest first, when it is free), the outcomes merged in the suites' order, and the warehouse-wide constraints checked once over the whole. GE
-validates in one thread, so with a free core this halves the gate of a small run; on a busy
-machine (``split_pays``) the child validates alone. Whether a core is free is measured over the
+next suite, largest first, when it is free), the outcomes merged in the suites' order, and the
+warehouse-wide constraints checked once over the whole. GE validates in one thread, so with a
+free core this halves the gate of a small run; on a busy machine (``split_pays``) the child
+validates alone. Whether a core is free is measured over the
 moments just before the request (``CpuWindow``: the machine's busy time from ``/proc/stat`` less
 the asking run's own), not taken from the 1-minute load average, which a run's own processes raise.
 If the helper dies its share is validated in the child.

@@ -79,6 +79,12 @@ def sql_literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def sql_literals(values: Iterable[object]) -> str:
+    """Values as a comma-separated list of SQL literals (``sql_literal``), for ``x IN (…)``; NULL
+    for none (an ``IN (NULL)`` holds for no row)."""
+    return ", ".join(map(sql_literal, values)) or "NULL"
+
+
 def insert_values(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[Sequence[object]]) -> None:
     """``INSERT INTO table VALUES …`` of ``rows`` as literals (``sql_literal``), in batches."""
     rows = list(rows)

@@ -341,11 +341,16 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
 def warehouse_db(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     target = warehouse.warehouse_path
     candidate = candidate_path(target, context.run_id[:8])
-    published = candidate.exists()
-    if published:
-        promote(candidate, target, warehouse.lake)
-    else:
+    if not candidate.exists():
+        published = False
         context.log.info("warehouse already current: not replaced")
+    else:
+        published = promote(candidate, target, warehouse.lake)
+        if not published:
+            context.log.info(
+                "an overlapping run published the lake as it is now while this run validated a candidate "
+                "built before: that warehouse stays, this candidate is discarded"
+            )
     counts = row_counts(target)
     md = "\n".join(["| view | rows |", "|---|---|", *[f"| {k} | {v} |" for k, v in counts.items()]])
     yield dg.MaterializeResult(

@@ -221,3 +221,40 @@ def test_a_candidate_of_a_run_whose_id_is_all_digits_is_not_taken_for_a_dead_wri
     assert not is_stale_temp(candidate)
     assert remove_stale_builds(wh) == [leftover]
     assert candidate.exists() and not leftover.exists()
+
+
+def test_a_candidate_built_before_the_published_warehouse_is_not_swapped_over_it(tmp_path, monkeypatch):
+    """Two overlapping runs: the one whose candidate was built first may finish validating last. Its
+    swap must not replace the warehouse the other run published from the lake as it is now."""
+    import duckdb
+
+    from assets.runner import run_ingest
+    from pipelines.publish.combine import build_tables
+    from pipelines.publish.lake import Lake
+    from pipelines.publish.warehouse import build_candidate, is_current, promote
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    write_samples(tmp_path / "in")
+    wh = tmp_path / "wh" / "warehouse.duckdb"
+    assert run_ingest([tmp_path / "in"], wh).success
+    lake = Lake(wh.with_name("warehouse.lake"))
+    documents = sorted(d["doc_id"] for d in lake.documents())
+
+    build_tables(lake)
+    older = build_candidate(lake, wh, "older")  # this run's candidate, then validated slowly
+    removed = documents[0]
+    with lake.registry_lock():
+        lake.save_registry({k: e for k, e in lake.registry().items() if e.doc_id != removed})
+    lake.remove(removed)  # meanwhile the lake changes, and another run publishes it
+    build_tables(lake)
+    assert promote(build_candidate(lake, wh, "newer"), wh, lake)
+    assert is_current(lake, wh)
+
+    assert not promote(older, wh, lake)  # stale: removed, the current warehouse stays
+    assert not older.exists()
+    assert is_current(lake, wh)
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert sorted(r[0] for r in con.execute("SELECT doc_id FROM documents").fetchall()) == documents[1:]
+    finally:
+        con.close()

@@ -248,19 +248,25 @@ def build_meta(lake: Lake, fingerprint: str | None, mode: str = "full") -> dict[
     }
 
 
-def promote(candidate: Path, warehouse: Path, lake: Lake | None = None) -> None:
+def promote(candidate: Path, warehouse: Path, lake: Lake | None = None) -> bool:
     """Swap the validated candidate in. A reader keeps the file it opened; new readers see the new one.
-    The old file stays as the standby (``standby.py``)."""
+    The old file stays as the standby (``standby.py``). With the ``lake``: unless an overlapping run
+    swapped in a warehouse of the lake as it is now while this candidate, built before, was being
+    validated; that one stays, and the stale candidate is removed. Returns whether it swapped."""
     try:
         with stage("the swap of the new warehouse"):
             checkpoint("publish.swap")
             if lake is None:
                 keep_standby(warehouse)
                 os.replace(candidate, warehouse)
-                return
+                return True
             with lake.publish_lock():
+                if is_current(lake, warehouse) and not is_current(lake, candidate):
+                    candidate.unlink(missing_ok=True)
+                    return False
                 keep_standby(warehouse)  # the old version: the next run's candidate (standby.py)
                 os.replace(candidate, warehouse)
+                return True
     except OSError:
         candidate.unlink(missing_ok=True)  # it will never be promoted (named by run): give its space back
         raise

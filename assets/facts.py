@@ -39,6 +39,7 @@ from pipelines.publish.warehouse import (
     execute_with_headroom,
     is_current,
     promote,
+    read_limit,
     row_counts,
     sql_literal,
 )
@@ -176,7 +177,7 @@ def _candidate_reader(db: Path, scope: PublishScope | None) -> Iterator[tuple[du
     """One capped read-only connection to the warehouse ``db`` for everything the run reads of it
     besides the gate (the screen, the counts, the previews, the report rows), with each view's rows
     (within ``scope``) evaluated once on it (``scope.ViewRows``) and shared by those readers."""
-    with capped_connection(db) as con:  # under capped memory
+    with capped_connection(db, read_limit(scope is not None)) as con:  # under capped memory
         if scope is not None:
             register_scope(con, scope)
         meta = con.execute(f"SELECT value FROM warehouse_meta WHERE key = {sql_literal(VIEW_COUNTS_KEY)}").fetchone()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import polars as pl
@@ -90,14 +91,19 @@ def built_states(lake: Lake) -> dict[str, str]:
     return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
 
 
-def _commit_fingerprint(lake: Lake, fingerprint: str, states: dict[str, str], *, facts_combined: bool) -> None:
+def _commit_fingerprint(
+    lake: Lake, fingerprint: str, states: Mapping[str, str] | pl.DataFrame, *, facts_combined: bool
+) -> None:
     """The states, then the fingerprint (the commit marker: written last, atomically). It names the
     code that derived the tables written with it (``derive.load_derivation``). The states are a
     Parquet file (42,000 of them as JSON took a second to encode in a run's process)."""
     out_dir = tables_dir(lake)
     tmp = out_dir / f"{temp_prefix('_doc_states')}parquet"
-    frame = pl.DataFrame({"doc_id": sorted(states), "state": [states[d] for d in sorted(states)]},
-                         schema={"doc_id": pl.Utf8, "state": pl.Utf8})  # fmt: skip
+    if isinstance(states, pl.DataFrame):
+        frame = states.select("doc_id", "state").sort("doc_id")
+    else:
+        frame = pl.DataFrame({"doc_id": sorted(states), "state": [states[d] for d in sorted(states)]},
+                             schema={"doc_id": pl.Utf8, "state": pl.Utf8})  # fmt: skip
     frame.write_parquet(tmp)
     os.replace(tmp, out_dir / "_doc_states.parquet")
     (out_dir / "_doc_states.json").unlink(missing_ok=True)
@@ -105,7 +111,9 @@ def _commit_fingerprint(lake: Lake, fingerprint: str, states: dict[str, str], *,
     atomic_write_text(out_dir / "_fingerprint.json", json.dumps(record))
 
 
-def write_derived_tables(lake: Lake, frames: dict[str, pl.DataFrame], fingerprint: str, states: dict[str, str]) -> None:
+def write_derived_tables(
+    lake: Lake, frames: dict[str, pl.DataFrame], fingerprint: str, states: Mapping[str, str] | pl.DataFrame
+) -> None:
     """The incremental publish's share of lake/tables (its caller holds ``lake.publish_lock()``):
     the derived tables (documents with their status, units, publication conflicts: what health
     checks and summaries read, and the next run's derivation starts from: ``derive.derivation_files``),

@@ -67,6 +67,9 @@ class Derivation:
     entries: pl.DataFrame  # the member-unit entries (ENTRY_SCHEMA)
     how: str = "whole"  # whole | groups | unchanged: how it was computed (logged, and for tests)
     recomputed: dict[str, int] = field(default_factory=dict)  # rows recomputed per group kind
+    # table → the keys (DERIVED_KEYS) of the rows that may differ from the previous derivation's;
+    # None: any row may (computed whole, or no previous one)
+    replaced: dict[str, set] | None = None
 
     def token(self) -> str:
         """Names the derived tables: equal inputs (and code) give equal tables. A warehouse records
@@ -163,7 +166,7 @@ def derive(lake: Lake, previous: Derivation | None = None) -> Derivation:
         both = inputs.join(previous.inputs, on="doc_id", how="full", suffix="_old", coalesce=True)
         changed = set(both.filter(pl.col("signature").ne_missing(pl.col("signature_old")))["doc_id"].to_list())
         if not changed:
-            return Derivation(previous.frames, inputs, previous.entries, "unchanged")
+            return Derivation(previous.frames, inputs, previous.entries, "unchanged", replaced={})
         if len(changed) <= max(WHOLE_MIN_DOCUMENTS, WHOLE_SHARE * inputs.height):
             return _derive_groups(lake, previous, changed, inputs)
     return _derive_whole(lake, lake.registry(), inputs)
@@ -378,7 +381,11 @@ def _derive_groups(lake: Lake, previous: Derivation, changed: set[str], inputs: 
         ),
     }  # fmt: skip
     recomputed = {"documents": len(rows), "versions": len(versions), "units": len(unit_rows), "canonical": len(members)}
-    return Derivation(frames, inputs, entries, "groups", recomputed)
+    replaced = {
+        "doc_document": redo, "dim_unit": units, "dim_member_unit": touched,
+        "fact_publication_check": members | old_members,
+    }  # fmt: skip
+    return Derivation(frames, inputs, entries, "groups", recomputed, replaced)
 
 
 class _RegistryOf(dict):

@@ -26,6 +26,7 @@ from pipelines.publish.constraints import check_warehouse_constraints
 from pipelines.publish.lake import atomic_write_text
 from pipelines.publish.scope import PublishScope, register_scope, scoped_view
 from pipelines.publish.warehouse import (
+    SCOPED_READ_MEMORY_LIMIT,
     VIEW_COUNTS_KEY,
     capped_connection,
     execute_with_headroom,
@@ -175,7 +176,7 @@ def validate_warehouse(
     # A view no larger than a chunk is validated as one frame read straight from DuckDB: the
     # Parquet snapshot that keeps a chunk's rows together buys nothing there (15 views of a small
     # warehouse: a COPY and a read back each).
-    with capped_connection(db_path, GATE_MEMORY_LIMIT) as con:
+    with capped_connection(db_path, GATE_MEMORY_LIMIT if scope is None else SCOPED_READ_MEMORY_LIMIT) as con:
         recorded = _recorded_counts(con)  # on this connection: one catalog load of the file, not two
         if scope is not None:
             register_scope(con, scope)

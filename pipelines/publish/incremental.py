@@ -51,6 +51,7 @@ from pipelines.publish.warehouse import (
     BUILD_MEMORY_LIMIT,
     FINDING_COUNTS_KEY,
     PUBLIC_VIEWS,
+    SCOPED_READ_MEMORY_LIMIT,
     VIEW_COUNTS_KEY,
     build_meta,
     candidate_path,
@@ -89,10 +90,35 @@ class IncrementalCandidate:
 def _states_on(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, str], dict[str, str]] | None:
     """A warehouse's document states and its warehouse_meta, or None when it cannot be the base of
     an incremental publish (another schema)."""
-    meta = dict(con.execute("SELECT key, value FROM warehouse_meta").fetchall())
-    if meta.get("schema_fingerprint") != schema_fingerprint():
+    meta = _usable_meta(con)
+    if meta is None:
         return None
     return dict(con.execute("SELECT doc_id, state FROM publish_doc_state").fetchall()), meta
+
+
+def _usable_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
+    meta = dict(con.execute("SELECT key, value FROM warehouse_meta").fetchall())
+    return meta if meta.get("schema_fingerprint") == schema_fingerprint() else None
+
+
+STATE_SCHEMA = {"doc_id": pl.Utf8, "state": pl.Utf8}
+
+
+def _state_frame(con: duckdb.DuckDBPyConnection, scratch: Path, name: str) -> pl.DataFrame:
+    """A warehouse's publish_doc_state as a frame, through a Parquet file in ``scratch``: 42,000
+    states fetched as Python tuples into a dict held ~15 MB for the whole build, and two files'
+    (published, standby) beside the lake's."""
+    path = scratch / f"states-{name}.parquet"
+    con.execute(f"COPY (SELECT doc_id, state FROM publish_doc_state) TO '{sql_string(path)}' (FORMAT parquet)")
+    frame = pl.read_parquet(path).cast(STATE_SCHEMA)  # type: ignore[arg-type]
+    path.unlink()
+    return frame
+
+
+def _differing(a: pl.DataFrame, b: pl.DataFrame) -> set[str]:
+    """doc_ids whose state differs between two state frames (present in one only included)."""
+    both = a.join(b, on="doc_id", how="full", suffix="_b", coalesce=True)
+    return set(both.filter(pl.col("state").ne_missing(pl.col("state_b")))["doc_id"].to_list())
 
 
 def published_states(warehouse: Path) -> dict[str, str] | None:
@@ -111,7 +137,7 @@ def _published_reader(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection | N
     if not Path(warehouse).exists():
         yield None
         return
-    reader = capped_connection(warehouse)
+    reader = capped_connection(warehouse, SCOPED_READ_MEMORY_LIMIT)  # its reads: states, meta, the scope's rows
     try:
         con = reader.__enter__()
     except (duckdb.Error, FileNotFoundError):
@@ -135,10 +161,17 @@ def _stage_changed_facts(lake: Lake, doc_ids: list[str], scratch: Path) -> dict[
     return staged
 
 
-def _changed_keys(old: pl.DataFrame, new: pl.DataFrame, key: str) -> set:
-    """Values of ``key`` whose row differs between two versions of a table (added, removed or changed)."""
+def _changed_keys(old: pl.DataFrame, new: pl.DataFrame, key: str, within: set | None = None) -> set:
+    """Values of ``key`` whose row differs between two versions of a table (added, removed or
+    changed); ``within``: the keys whose rows can differ (``Derivation.replaced``), when known, so
+    that 42,000 rows are not joined on every column to find the few a change rewrote."""
     columns = [c for c in new.columns if c in old.columns]
     old, new = old.select(columns), new.select(columns)
+    if within is not None:
+        wanted = pl.col(key).is_in(sorted(k for k in within if k is not None))
+        if None in within:
+            wanted = wanted | pl.col(key).is_null()
+        old, new = old.filter(wanted), new.filter(wanted)
     gone = old.join(new, on=columns, how="anti", nulls_equal=True)
     added = new.join(old, on=columns, how="anti", nulls_equal=True)
     return set(gone[key].to_list()) | set(added[key].to_list())
@@ -151,9 +184,16 @@ def publish_scope(
     old_units: pl.DataFrame,
     new_units: pl.DataFrame,
     members: pl.DataFrame | None = None,
+    replaced: dict[str, set] | None = None,
 ) -> PublishScope:
-    seeds = set(changed) | _changed_keys(old_docs, new_docs, "doc_id")
-    changed_units = _changed_keys(old_units, new_units, "unit_key")
+    """The documents and units whose rows of the public views the change can reach. ``replaced``:
+    the keys of the derived rows that can differ between the old and new frames (``Derivation.replaced``)."""
+
+    def within(table: str) -> set | None:
+        return None if replaced is None else replaced.get(table, set())
+
+    seeds = set(changed) | _changed_keys(old_docs, new_docs, "doc_id", within("doc_document"))
+    changed_units = _changed_keys(old_units, new_units, "unit_key", within("dim_unit"))
     keys: set = set(changed_units)
     names: set = set()
     for frame in (old_docs, new_docs):
@@ -199,7 +239,8 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
         found = None
         if published is not None:
             with contextlib.suppress(duckdb.Error):
-                found = _states_on(published)
+                if (published_meta := _usable_meta(published)) is not None:
+                    found = _state_frame(published, Path(scratch), "published"), published_meta
         if found is None:
             return None
         base, published_meta = found
@@ -208,24 +249,26 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
         # the previous version, if no reader holds it, becomes the candidate (standby.py); its own
         # states say what it lacks
         con = claim_standby(warehouse, tmp, {"memory_limit": BUILD_MEMORY_LIMIT})
-        standby = _states_of(con) if con is not None else None
+        standby = _states_of(con, Path(scratch)) if con is not None else None
         previous = load_derivation(lake)
         try:
             # Another run may replace a document while we read it: read again until the lake held still.
             for _attempt in range(5):
                 fingerprint = lake.fingerprint()
-                states = lake.document_states()
-                changed = sorted(d for d in states.keys() | base.keys() if states.get(d) != base.get(d))
-                if len(changed) > max(FULL_REBUILD_MIN_DOCUMENTS, FULL_REBUILD_SHARE * len(base)):
+                state_frame = lake.summary_frame().select(list(STATE_SCHEMA))
+                changed = sorted(_differing(state_frame, base))
+                if len(changed) > max(FULL_REBUILD_MIN_DOCUMENTS, FULL_REBUILD_SHARE * base.height):
                     _discard(con, tmp)
                     return None
                 if standby is not None:
-                    also = {d for d in states.keys() | standby.keys() if states.get(d) != standby.get(d)}
-                    if len(also) > max(FULL_REBUILD_MIN_DOCUMENTS, FULL_REBUILD_SHARE * len(standby)):
+                    also = _differing(state_frame, standby)
+                    if len(also) > max(FULL_REBUILD_MIN_DOCUMENTS, FULL_REBUILD_SHARE * standby.height):
                         _discard(con, tmp)  # too far behind: a copy of the published file is cheaper
                         con, standby = None, None
                     else:
                         changed = sorted(set(changed) | also)
+                # the states of the changed documents the lake holds (the others were removed)
+                states = dict(state_frame.filter(pl.col("doc_id").is_in(changed)).iter_rows())
                 derivation = derive(lake, previous)
                 frames = derivation.frames
                 for p in Path(scratch).iterdir():
@@ -234,7 +277,9 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
                 if lake.fingerprint() == fingerprint:
                     break
             else:  # the lake kept changing: publish what was read, and make the next run reload everything
-                fingerprint, states = f"unsettled-{fingerprint}", {}
+                fingerprint, states = f"unsettled-{fingerprint}", None
+                state_frame = pl.DataFrame(schema=STATE_SCHEMA)
+            base = standby = None
             # the published derived tables: the kept derivation's when the published file was built
             # from it (no 42,000-row reads), else read from the file
             from_kept = previous is not None and published_meta.get(DERIVATION_TOKEN_KEY) == previous.token()
@@ -245,7 +290,7 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
                 # now, and that connection closed, so its buffers are not held beside the writer's
                 scope = publish_scope(
                     changed, old_documents, frames["doc_document"], old_units, frames["dim_unit"],
-                    frames.get("dim_member_unit"),
+                    frames.get("dim_member_unit"), derivation.replaced,
                 )  # fmt: skip
                 # the kept derivation's frames and inputs (~65 MB at 42,000 documents) are not needed
                 # again: released before the counts, so the two peaks do not add up
@@ -274,7 +319,7 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
                 con.close()
                 forget_meta(tmp)
             with stage("combining the fact tables"):
-                write_derived_tables(lake, derivation_files(derivation), fingerprint, states)
+                write_derived_tables(lake, derivation_files(derivation), fingerprint, state_frame)
             os.replace(tmp, final)
         except BaseException:
             _discard(None, tmp)
@@ -287,12 +332,11 @@ def _how(derivation: Derivation) -> str:
     return f"derived tables: {derivation.how}" + (f" ({counts})" if counts else "")
 
 
-def _states_of(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
+def _states_of(con: duckdb.DuckDBPyConnection, scratch: Path) -> pl.DataFrame | None:
     """A claimed standby's document states, or None (and it is closed) when it cannot be the base."""
     try:
-        meta = dict(con.execute("SELECT key, value FROM warehouse_meta").fetchall())
-        if meta.get("schema_fingerprint") == schema_fingerprint():
-            return dict(con.execute("SELECT doc_id, state FROM publish_doc_state").fetchall())
+        if _usable_meta(con) is not None:
+            return _state_frame(con, scratch, "standby")
     except duckdb.Error:
         pass
     con.close()
@@ -313,7 +357,7 @@ def _apply_changes(
     changed: list[str],
     staged: dict[str, Path],
     frames: dict[str, pl.DataFrame],
-    states: dict[str, str],
+    states: dict[str, str] | None,
     fingerprint: str,
     derivation: Derivation,
     scratch: Path,
@@ -335,8 +379,9 @@ def _apply_changes(
             )
     for name, frame in frames.items():
         _replace_changed_rows(con, name, frame, scratch)
-    # the states of the changed documents only (an unsettled lake: none, so the next run reloads all)
-    if states:
+    # the states of the changed documents only (``states``: those the lake holds; None, an
+    # unsettled lake: none, so the next run reloads all)
+    if states is not None:
         con.execute("DELETE FROM publish_doc_state WHERE doc_id IN (SELECT doc_id FROM changed_documents)")
         insert_values(con, "publish_doc_state", [(d, states[d]) for d in changed if d in states])
     else:
@@ -410,6 +455,22 @@ def _scoped_counts(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> tuple
         con.execute("DROP TABLE __scope_findings")
 
 
+@contextlib.contextmanager
+def _capped_at(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """The connection's memory cap lowered to ``limit`` (its cached blocks evicted down to it) and
+    set back after; left as it was when DuckDB cannot free that much."""
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    try:
+        con.execute(f"SET memory_limit = '{limit}'")
+    except duckdb.Error:
+        yield
+        return
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{before}'")
+
+
 def _record_row_counts(
     old_counts: tuple[dict[str, int], dict[str, int]],
     published_meta: dict[str, str],
@@ -424,7 +485,10 @@ def _record_row_counts(
     findings_before = json.loads(published_meta.get(FINDING_COUNTS_KEY) or "null")
     old, old_findings = old_counts  # the scope's rows and findings in the published file (``_scoped_counts``)
     if set(before) >= set(old):
-        new, new_findings = _scoped_counts(candidate, scope)
+        # the change is committed: the scoped reads need no more than any scoped read, and the
+        # build's larger cap would keep as many cached blocks beside them (``warehouse.SCOPED_READ_MEMORY_LIMIT``)
+        with _capped_at(candidate, SCOPED_READ_MEMORY_LIMIT):
+            new, new_findings = _scoped_counts(candidate, scope)
     else:
         new, new_findings = count_views(candidate), None
     if findings_before is None:

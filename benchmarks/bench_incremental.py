@@ -308,13 +308,16 @@ def main(argv: list[str] | None = None) -> int:
                     )
             if not args.work:
                 shutil.rmtree(base.parent, ignore_errors=True)
-        print("\n| code | N | seconds | ÷ N=0 | CPU s | ÷ N=0 | peak RSS, tree | ÷ N=0 | largest process | publish |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        print(
+            "\n| code | N | seconds | ÷ N=0 | CPU s | ÷ N=0 | peak RSS, tree | ÷ N=0 | largest process | ÷ N=0 | publish |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for label, n, seconds, tree, single, mode, cpu in rows:
             zero = [r for r in rows if r[0] == label and r[1] == 0] or [r for r in rows if r[0] == label]
             t0, m0, c0 = min(r[2] for r in zero), min(r[3] for r in zero), min(r[6] for r in zero)
+            s0 = min(r[4] for r in zero)
             print(f"| {label} | {n:,} | {seconds:.1f} | {seconds / t0:.2f} | {cpu:.1f} | {cpu / c0:.2f} | "
-                  f"{tree:.0f} MB | {tree / m0:.2f} | {single:.0f} MB | {mode} |")  # fmt: skip
+                  f"{tree:.0f} MB | {tree / m0:.2f} | {single:.0f} MB | {single / s0:.2f} | {mode} |")  # fmt: skip
         shutil.rmtree(work / "run", ignore_errors=True)
     finally:
         if not args.work:

@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from pipelines.publish.derive import Derivation, derive
+from pipelines.publish.incremental import DERIVED_KEYS, _changed_keys
 from pipelines.publish.lake import Lake
 from scripts.compare_warehouses import compare
 from tests.conftest import SEEDS, needs_shared
@@ -159,7 +160,17 @@ def test_every_kind_of_change_derives_by_groups_as_whole(corpus_lake):
         groups, whole = derive(lake, previous), derive(lake)
         assert groups.how == "groups"
         _same_frames(whole, groups)
+        _differences_within_replaced(previous, groups)
         previous = groups
+
+
+def _differences_within_replaced(previous: Derivation, groups: Derivation) -> None:
+    """Every derived row that differs from the previous derivation's is among the keys it says it
+    replaced (the publish scope compares only those: ``incremental.publish_scope``)."""
+    assert groups.replaced is not None
+    for table, key in DERIVED_KEYS.items():
+        differing = _changed_keys(previous.frames[table], groups.frames[table], key)
+        assert differing <= groups.replaced[table], (table, sorted(differing - groups.replaced[table]))
 
 
 def _touch(lake: Lake, source_file: str) -> None:

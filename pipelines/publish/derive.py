@@ -45,8 +45,14 @@ from pipelines.publish.lake_tables import (
     docs_with_rows,
     scan_files,
 )
-from pipelines.publish.units import _FULL_WIDTH_KIND_NOTE, build_units, key_for_name, read_aliases, unit_key_for
-from pipelines.publish.units import normalized_name as normalized_unit_name
+from pipelines.publish.units import (
+    _FULL_WIDTH_KIND_NOTE,
+    build_units,
+    connected_units,
+    key_for_name,
+    read_aliases,
+    remember_unit_key,
+)
 from pipelines.publish.versions import resolve_versions
 
 INPUT_SCHEMA = {"doc_id": pl.Utf8, "signature": pl.Utf8}
@@ -299,16 +305,20 @@ def _derive_groups(lake: Lake, previous: Derivation, changed: set[str], inputs: 
     targets: dict[str, str] = {}  # unit key → the normalized name it is made of, for the X（本级） rule
     for d in touched & new_rows.keys():
         r = new_rows[d]
-        doc_unit[d] = _remember(r["unit_name"], aliases, targets) if r["unit_name"] and r["status"] in counted else None
+        doc_unit[d] = (
+            remember_unit_key(r["unit_name"], aliases, targets) if r["unit_name"] and r["status"] in counted else None
+        )
     for e in new_entries:
         if e.get("member_unit_name"):
-            _remember(_FULL_WIDTH_KIND_NOTE.sub("", e["member_unit_name"]) or e["member_unit_name"], aliases, targets)
+            remember_unit_key(
+                _FULL_WIDTH_KIND_NOTE.sub("", e["member_unit_name"]) or e["member_unit_name"], aliases, targets
+            )
     seeds = {doc_unit.get(d) for d in touched} | {
         r.get("unit_key") for r in old_rows.values() if r["doc_id"] in touched
     }
     seeds |= set(old_entries["member_key"].to_list()) | {e["member_key"] for e in new_entries}
     seeds.discard(None)
-    units = _connected_units(seeds, entries, old_entries, doc_unit, old_rows, previous.frames["dim_unit"], targets)
+    units = connected_units(seeds, entries, old_entries, doc_unit, old_rows, previous.frames["dim_unit"], targets)
     unit_docs = sorted(
         set(_keys(stable, "unit_key", units)["doc_id"].to_list()) | {d for d in touched if doc_unit.get(d) in units}
     )
@@ -419,57 +429,6 @@ class _StableRows:
 def _replace(old: pl.DataFrame, key: str, keys: set, new: pl.DataFrame) -> pl.DataFrame:
     kept = old.filter(~pl.col(key).is_in(sorted(k for k in keys if k is not None)))
     return pl.concat([kept, new.select(old.columns).cast(old.schema)]).sort(key, maintain_order=True)
-
-
-def _remember(name: str, aliases: dict, targets: dict[str, str]) -> str:
-    """The unit key of a printed name (``units.key_for_name``), its normalized name kept in ``targets``."""
-    norm = normalized_unit_name(name)
-    alias = aliases.get(norm)
-    target = normalized_unit_name(alias.canonical_name) if alias and alias.canonical_name else norm
-    key = targets_key = unit_key_for(target)
-    targets[targets_key] = target
-    return key
-
-
-def _connected_units(
-    seeds: set[str],
-    entries: pl.DataFrame,
-    old_entries: pl.DataFrame,
-    doc_unit: dict[str, str | None],
-    old_rows: dict[str, dict],
-    old_units: pl.DataFrame,
-    targets: dict[str, str],
-) -> set[str]:
-    """Every unit joined to ``seeds`` by an entry (a department's unit and its member's) or by the
-    ``X（本级）`` rule, through the previous entries as well as the current ones."""
-    edges: dict[str, set[str]] = defaultdict(set)
-    old_unit_of = {d: r.get("unit_key") for d, r in old_rows.items()}
-    for frame, unit_of in ((entries, doc_unit), (old_entries, {**doc_unit, **old_unit_of})):
-        for doc_id, member_key in frame.select("doc_id", "member_key").iter_rows():
-            dept = unit_of.get(doc_id)
-            if dept and member_key:
-                edges[dept].add(member_key)
-                edges[member_key].add(dept)
-    names = dict(zip(old_units["unit_key"].to_list(), old_units["unit_name"].to_list(), strict=True))
-    found, frontier = set(), set(seeds)
-    while frontier:
-        key = frontier.pop()
-        if key in found:
-            continue
-        found.add(key)
-        frontier |= edges.get(key, set()) - found
-        for target in _targets(key, names, targets):
-            frontier |= {unit_key_for(target + "(本级)")} - found
-            if target.endswith("(本级)"):
-                frontier |= {unit_key_for(target.removesuffix("(本级)"))} - found
-    return found
-
-
-def _targets(key: str, names: dict[str, str], targets: dict[str, str]) -> set[str]:
-    """The normalized name a unit's key is made of: its name in the previous units table (its
-    current name normalizes to it), or a name printed now."""
-    found = {normalized_unit_name(names[key])} if key in names else set()
-    return found | ({targets[key]} if key in targets else set())
 
 
 # The derivation's own record in lake/tables, beside the derived tables (committed by the same

@@ -36,6 +36,7 @@ import polars as pl
 from pipelines.normalize.frames import SCHEMAS
 from pipelines.publish.combine import scan_files, write_derived_tables
 from pipelines.publish.derive import DERIVATION_TOKEN_KEY, Derivation, derivation_files, derive, load_derivation
+from pipelines.publish.doc_states import STATE_SCHEMA, differing_states, state_frame, usable_meta
 from pipelines.publish.faults import checkpoint, stage
 from pipelines.publish.lake import Lake, temp_prefix
 from pipelines.publish.scope import (  # noqa: F401  (re-exported: their home before scope.py)
@@ -64,7 +65,6 @@ from pipelines.publish.warehouse import (
     query_published,
     remove_abandoned_candidates,
     remove_stale_builds,
-    schema_fingerprint,
     sql_literal,
     sql_string,
     view_names,
@@ -90,35 +90,10 @@ class IncrementalCandidate:
 def _states_on(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, str], dict[str, str]] | None:
     """A warehouse's document states and its warehouse_meta, or None when it cannot be the base of
     an incremental publish (another schema)."""
-    meta = _usable_meta(con)
+    meta = usable_meta(con)
     if meta is None:
         return None
     return dict(con.execute("SELECT doc_id, state FROM publish_doc_state").fetchall()), meta
-
-
-def _usable_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
-    meta = dict(con.execute("SELECT key, value FROM warehouse_meta").fetchall())
-    return meta if meta.get("schema_fingerprint") == schema_fingerprint() else None
-
-
-STATE_SCHEMA = {"doc_id": pl.Utf8, "state": pl.Utf8}
-
-
-def _state_frame(con: duckdb.DuckDBPyConnection, scratch: Path, name: str) -> pl.DataFrame:
-    """A warehouse's publish_doc_state as a frame, through a Parquet file in ``scratch``: 42,000
-    states fetched as Python tuples into a dict held ~15 MB for the whole build, and two files'
-    (published, standby) beside the lake's."""
-    path = scratch / f"states-{name}.parquet"
-    con.execute(f"COPY (SELECT doc_id, state FROM publish_doc_state) TO '{sql_string(path)}' (FORMAT parquet)")
-    frame = pl.read_parquet(path).cast(STATE_SCHEMA)  # type: ignore[arg-type]
-    path.unlink()
-    return frame
-
-
-def _differing(a: pl.DataFrame, b: pl.DataFrame) -> set[str]:
-    """doc_ids whose state differs between two state frames (present in one only included)."""
-    both = a.join(b, on="doc_id", how="full", suffix="_b", coalesce=True)
-    return set(both.filter(pl.col("state").ne_missing(pl.col("state_b")))["doc_id"].to_list())
 
 
 def published_states(warehouse: Path) -> dict[str, str] | None:
@@ -239,8 +214,8 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
         found = None
         if published is not None:
             with contextlib.suppress(duckdb.Error):
-                if (published_meta := _usable_meta(published)) is not None:
-                    found = _state_frame(published, Path(scratch), "published"), published_meta
+                if (published_meta := usable_meta(published)) is not None:
+                    found = state_frame(published, Path(scratch), "published"), published_meta
         if found is None:
             return None
         base, published_meta = found
@@ -255,20 +230,20 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
             # Another run may replace a document while we read it: read again until the lake held still.
             for _attempt in range(5):
                 fingerprint = lake.fingerprint()
-                state_frame = lake.summary_frame().select(list(STATE_SCHEMA))
-                changed = sorted(_differing(state_frame, base))
+                lake_states = lake.summary_frame().select(list(STATE_SCHEMA))
+                changed = sorted(differing_states(lake_states, base))
                 if len(changed) > max(FULL_REBUILD_MIN_DOCUMENTS, FULL_REBUILD_SHARE * base.height):
                     _discard(con, tmp)
                     return None
                 if standby is not None:
-                    also = _differing(state_frame, standby)
+                    also = differing_states(lake_states, standby)
                     if len(also) > max(FULL_REBUILD_MIN_DOCUMENTS, FULL_REBUILD_SHARE * standby.height):
                         _discard(con, tmp)  # too far behind: a copy of the published file is cheaper
                         con, standby = None, None
                     else:
                         changed = sorted(set(changed) | also)
                 # the states of the changed documents the lake holds (the others were removed)
-                states = dict(state_frame.filter(pl.col("doc_id").is_in(changed)).iter_rows())
+                states = dict(lake_states.filter(pl.col("doc_id").is_in(changed)).iter_rows())
                 derivation = derive(lake, previous)
                 frames = derivation.frames
                 for p in Path(scratch).iterdir():
@@ -278,7 +253,7 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
                     break
             else:  # the lake kept changing: publish what was read, and make the next run reload everything
                 fingerprint, states = f"unsettled-{fingerprint}", None
-                state_frame = pl.DataFrame(schema=STATE_SCHEMA)
+                lake_states = pl.DataFrame(schema=STATE_SCHEMA)
             base = standby = None
             # the published derived tables: the kept derivation's when the published file was built
             # from it (no 42,000-row reads), else read from the file
@@ -319,7 +294,7 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
                 con.close()
                 forget_meta(tmp)
             with stage("combining the fact tables"):
-                write_derived_tables(lake, derivation_files(derivation), fingerprint, state_frame)
+                write_derived_tables(lake, derivation_files(derivation), fingerprint, lake_states)
             os.replace(tmp, final)
         except BaseException:
             _discard(None, tmp)
@@ -335,8 +310,8 @@ def _how(derivation: Derivation) -> str:
 def _states_of(con: duckdb.DuckDBPyConnection, scratch: Path) -> pl.DataFrame | None:
     """A claimed standby's document states, or None (and it is closed) when it cannot be the base."""
     try:
-        if _usable_meta(con) is not None:
-            return _state_frame(con, scratch, "standby")
+        if usable_meta(con) is not None:
+            return state_frame(con, scratch, "standby")
     except duckdb.Error:
         pass
     con.close()

@@ -30,6 +30,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
 
 ALIAS_FILE = Path(__file__).resolve().parents[2] / "data" / "unit_aliases.csv"
 
@@ -247,3 +251,54 @@ def _row(unit: _Unit) -> dict:
         "admin_level": level,
         "match_reason": "; ".join(reasons) if reasons else "one name",
     }
+
+
+def remember_unit_key(name: str, aliases: dict, targets: dict[str, str]) -> str:
+    """The unit key of a printed name (``units.key_for_name``), its normalized name kept in ``targets``."""
+    norm = normalized_name(name)
+    alias = aliases.get(norm)
+    target = normalized_name(alias.canonical_name) if alias and alias.canonical_name else norm
+    key = targets_key = unit_key_for(target)
+    targets[targets_key] = target
+    return key
+
+
+def connected_units(
+    seeds: set[str],
+    entries: pl.DataFrame,
+    old_entries: pl.DataFrame,
+    doc_unit: dict[str, str | None],
+    old_rows: dict[str, dict],
+    old_units: pl.DataFrame,
+    targets: dict[str, str],
+) -> set[str]:
+    """Every unit joined to ``seeds`` by an entry (a department's unit and its member's) or by the
+    ``X（本级）`` rule, through the previous entries as well as the current ones."""
+    edges: dict[str, set[str]] = defaultdict(set)
+    old_unit_of = {d: r.get("unit_key") for d, r in old_rows.items()}
+    for frame, unit_of in ((entries, doc_unit), (old_entries, {**doc_unit, **old_unit_of})):
+        for doc_id, member_key in frame.select("doc_id", "member_key").iter_rows():
+            dept = unit_of.get(doc_id)
+            if dept and member_key:
+                edges[dept].add(member_key)
+                edges[member_key].add(dept)
+    names = dict(zip(old_units["unit_key"].to_list(), old_units["unit_name"].to_list(), strict=True))
+    found, frontier = set(), set(seeds)
+    while frontier:
+        key = frontier.pop()
+        if key in found:
+            continue
+        found.add(key)
+        frontier |= edges.get(key, set()) - found
+        for target in _targets(key, names, targets):
+            frontier |= {unit_key_for(target + "(本级)")} - found
+            if target.endswith("(本级)"):
+                frontier |= {unit_key_for(target.removesuffix("(本级)"))} - found
+    return found
+
+
+def _targets(key: str, names: dict[str, str], targets: dict[str, str]) -> set[str]:
+    """The normalized name a unit's key is made of: its name in the previous units table (its
+    current name normalizes to it), or a name printed now."""
+    found = {normalized_name(names[key])} if key in names else set()
+    return found | ({targets[key]} if key in targets else set())

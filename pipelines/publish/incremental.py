@@ -54,6 +54,7 @@ from pipelines.publish.warehouse import (
     PUBLIC_VIEWS,
     SCOPED_READ_MEMORY_LIMIT,
     VIEW_COUNTS_KEY,
+    _limit,
     build_meta,
     candidate_path,
     capped_connection,
@@ -62,7 +63,6 @@ from pipelines.publish.warehouse import (
     execute_with_headroom,
     forget_meta,
     insert_values,
-    query_published,
     remove_abandoned_candidates,
     remove_stale_builds,
     sql_literal,
@@ -85,22 +85,6 @@ class IncrementalCandidate:
     path: Path
     scope: PublishScope
     derived: str = ""  # how the derived tables were computed (``derive.Derivation.how``)
-
-
-def _states_on(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, str], dict[str, str]] | None:
-    """A warehouse's document states and its warehouse_meta, or None when it cannot be the base of
-    an incremental publish (another schema)."""
-    meta = usable_meta(con)
-    if meta is None:
-        return None
-    return dict(con.execute("SELECT doc_id, state FROM publish_doc_state").fetchall()), meta
-
-
-def published_states(warehouse: Path) -> dict[str, str] | None:
-    """The document states of the published warehouse, or None when it cannot be the base of an
-    incremental publish (no file, another schema, built before states were recorded)."""
-    found = query_published(warehouse, _states_on)
-    return None if found is None else found[0]
 
 
 @contextlib.contextmanager
@@ -434,7 +418,7 @@ def _scoped_counts(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> tuple
 def _capped_at(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
     """The connection's memory cap lowered to ``limit`` (its cached blocks evicted down to it) and
     set back after; left as it was when DuckDB cannot free that much."""
-    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    before = _limit(con)
     try:
         con.execute(f"SET memory_limit = '{limit}'")
     except duckdb.Error:

@@ -247,6 +247,9 @@ def working_copy(base: Path, into: Path, standby: bool = True) -> Path:
     lake = lake_dir_for(base)
     if lake.exists():
         shutil.copytree(lake, lake_dir_for(into / base.name), copy_function=_link_or_copy)
+    # on disk, as a warehouse is between two runs: the copies' 2 GB of dirty pages would otherwise
+    # be written back by the run's first fsync (its checkpoint: 0.41 s in place of 0.07 s at 42,000)
+    os.sync()
     return into / base.name
 
 

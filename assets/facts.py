@@ -14,7 +14,7 @@ finding shown.
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -26,7 +26,17 @@ from assets.resources import WarehouseResource
 from pipelines.publish.combine import build_tables, built_fingerprint, tables_dir
 from pipelines.publish.gate import load_outcomes, save_outcomes
 from pipelines.publish.gate_process import CpuWindow, submit_validation
-from pipelines.publish.incremental import PublishScope, build_incremental_candidate, full_rebuild_requested
+from pipelines.publish.incremental import (
+    IncrementalCandidate,
+    PublishScope,
+    RowCounts,
+    build_incremental_candidate,
+    carried_counts,
+    count_whole,
+    full_rebuild_requested,
+    record_row_counts,
+    rows_in_scope,
+)
 from pipelines.publish.report import report_rows, write_html_report
 from pipelines.publish.scope import ViewRows, register_scope
 from pipelines.publish.screen import quarantine_breakers, screen_candidate
@@ -189,15 +199,17 @@ def _candidate_reader(db: Path, scope: PublishScope | None) -> Iterator[tuple[du
 
 
 def _while_the_gate_runs(
-    con: duckdb.DuckDBPyConnection, rows: ViewRows
+    con: duckdb.DuckDBPyConnection, rows: ViewRows, later: Collection[str] = ()
 ) -> tuple[dict[str, int], dict[str, str], tuple]:
     """What the run reads of the candidate besides the gate, while the gate runs, on one capped
-    connection (``_candidate_reader``): each view's rows (counted when the warehouse was built), its preview, and the report's rows."""
+    connection (``_candidate_reader``): each view's rows (as counted when the warehouse was built;
+    those of ``later`` are counted by the caller), its preview, and the report's rows."""
     counts = {
         view: rows.sizes[view]
         if view in rows.sizes
         else execute_with_headroom(con, f"SELECT count(*) FROM {view}").fetchone()[0]
         for view in FACT_VIEWS
+        if view not in later
     }
     previews = {view: _preview(con, rows.relation(view)) for view in FACT_VIEWS}
     scope = rows.scope
@@ -207,9 +219,26 @@ def _while_the_gate_runs(
     return counts, previews, report_rows(con, None, relations)
 
 
-def _read_candidate(db: Path, scope: PublishScope | None) -> tuple[dict[str, int], dict[str, str], tuple]:
+def _read_candidate(
+    db: Path, scope: PublishScope | None, built: IncrementalCandidate | None = None
+) -> tuple[dict[str, int], dict[str, str], tuple, RowCounts | None]:
+    """``_while_the_gate_runs``; for an incremental candidate also its view row counts and findings
+    (returned last, to be recorded in it before it is published), carried forward from the
+    published file's (``incremental.carried_counts``) with the scope's rows the reader evaluated
+    anyway. The build leaves them to this moment: the gate's process validates meanwhile, so they
+    cost the run nothing on its way to the gate. The published file is read once the candidate's
+    reader is closed (one capped connection at a time)."""
     with _candidate_reader(db, scope) as (con, rows):
-        return _while_the_gate_runs(con, rows)
+        now = rows_in_scope(con, rows) if built is not None else None
+        counts, previews, report_data = _while_the_gate_runs(con, rows, now.views if now is not None else ())
+    if built is None or now is None:
+        return counts, previews, report_data, None
+    counted = carried_counts(built, now)
+    if counted is None:  # not carried (the published file changed since the build, or held none): counted whole
+        with _candidate_reader(db, None) as (con, _rows):
+            counted = count_whole(con)
+    counts = {view: counted.views[view] if view in counted.views else counts[view] for view in FACT_VIEWS}
+    return counts, previews, report_data, counted
 
 
 def _remove_candidates_of_finished_runs(context: dg.AssetExecutionContext, target: Path) -> None:
@@ -225,9 +254,12 @@ def _remove_candidates_of_finished_runs(context: dg.AssetExecutionContext, targe
             p.unlink(missing_ok=True)
 
 
-def _build(context: dg.AssetExecutionContext, lake, target: Path, full: bool) -> tuple[Path, PublishScope | None]:
+def _build(
+    context: dg.AssetExecutionContext, lake, target: Path, full: bool
+) -> tuple[Path, PublishScope | None, IncrementalCandidate | None]:
     """The candidate: incremental from the published warehouse when it can be (``incremental.py``),
-    else rebuilt from the whole lake. Returns it with the scope its checks may be limited to."""
+    else rebuilt from the whole lake. Returns it with the scope its checks may be limited to, and
+    the incremental build (None for a full rebuild)."""
     started = time.perf_counter()
     built = None if full else build_incremental_candidate(lake, target, context.run_id[:8])
     if built is not None:
@@ -235,11 +267,11 @@ def _build(context: dg.AssetExecutionContext, lake, target: Path, full: bool) ->
             f"incremental candidate: {len(built.scope.changed)} documents replaced, {len(built.scope.documents)} "
             f"within reach, in {time.perf_counter() - started:.1f}s; {built.derived}"
         )
-        return built.path, built.scope
+        return built.path, built.scope, built
     build_tables(lake)
     db = build_candidate(lake, target, context.run_id[:8])
     context.log.info(f"built the candidate warehouse from the whole lake in {time.perf_counter() - started:.1f}s")
-    return db, None
+    return db, None, None
 
 
 @dg.multi_asset(
@@ -270,13 +302,13 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     else:
         _remove_candidates_of_finished_runs(context, target)
         window = CpuWindow()  # the cores others use while this process builds: the gate's split follows them
-        db, scope = _build(context, lake, target, full)
+        db, scope, built = _build(context, lake, target, full)
         # The gate starts at once, in its own process, on the candidate as built: the counts and
         # the previews are read here meanwhile.
         started = time.perf_counter()
         pending = submit_validation(db, window, scope=scope)
         try:
-            counts, previews, report_data = _read_candidate(db, scope)
+            counts, previews, report_data, counted = _read_candidate(db, scope, built)
             outcomes = pending.result()
             # One document's content must not block the others: when a contract expectation fails,
             # the screen traces its rows to their documents, which are quarantined, and the
@@ -290,10 +322,10 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
                 for doc_id in breakers:
                     context.log.warning(f"{doc_id}: quarantined: {(lake.document(doc_id) or {}).get('error')}")
                 window = CpuWindow()
-                db, scope = _build(context, lake, target, full)
+                db, scope, built = _build(context, lake, target, full)
                 started = time.perf_counter()
                 pending = submit_validation(db, window, scope=scope)
-                counts, previews, report_data = _read_candidate(db, scope)
+                counts, previews, report_data, counted = _read_candidate(db, scope, built)
                 outcomes = pending.result()
         except BaseException:
             pending.abandon()
@@ -306,10 +338,12 @@ def fact_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
             f"quality gate: {checks} expectations{within}, {failed} failed, in {time.perf_counter() - started:.1f}s"
             f"{free}"
         )
+        if counted is not None:  # the gate's connections are closed: the candidate can be written
+            record_row_counts(db, counted)
         save_outcomes(outcomes_path, outcomes)
         rebuilt = True
     if not rebuilt:
-        counts, previews, report_data = _read_candidate(db, scope)
+        counts, previews, report_data, _ = _read_candidate(db, scope)
     started = time.perf_counter()
     report = write_html_report(
         db, outcomes, target.parent / "reports", documents=None if scope is None else scope.documents, rows=report_data

@@ -27,7 +27,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -42,6 +42,7 @@ from pipelines.publish.lake import Lake, temp_prefix
 from pipelines.publish.scope import (  # noqa: F401  (re-exported: their home before scope.py)
     DOCUMENT_MACROS,
     PublishScope,
+    ViewRows,
     register_scope,
     scope_filter,
     scoped_view,
@@ -51,6 +52,7 @@ from pipelines.publish.standby import claim_standby
 from pipelines.publish.warehouse import (
     BUILD_MEMORY_LIMIT,
     FINDING_COUNTS_KEY,
+    INCREMENTAL_BUILD_MEMORY_LIMIT,
     PUBLIC_VIEWS,
     SCOPED_READ_MEMORY_LIMIT,
     VIEW_COUNTS_KEY,
@@ -63,6 +65,7 @@ from pipelines.publish.warehouse import (
     execute_with_headroom,
     forget_meta,
     insert_values,
+    raise_memory_limit,
     remove_abandoned_candidates,
     remove_stale_builds,
     sql_literal,
@@ -80,11 +83,29 @@ def full_rebuild_requested(flag: bool = False) -> bool:
     return flag or os.environ.get("BUDGETWH_FULL_REBUILD", "").strip().lower() in ("1", "true", "yes")
 
 
+# The build's writer: a small cap (``warehouse.INCREMENTAL_BUILD_MEMORY_LIMIT``), and no automatic
+# checkpoint at its commit (DuckDB's past a 16 MB WAL, under that cap): the build checkpoints
+# once, under the full build's cap, since a checkpoint that runs out of memory is fatal to the file.
+_WRITER_CONFIG = {"memory_limit": INCREMENTAL_BUILD_MEMORY_LIMIT, "checkpoint_threshold": "1TB"}
+
+
 @dataclass
 class IncrementalCandidate:
     path: Path
     scope: PublishScope
     derived: str = ""  # how the derived tables were computed (``derive.Derivation.how``)
+    # the published file it was built from, and that file's warehouse_meta as the build read it: its
+    # view row counts and findings are carried forward (``carried_counts``)
+    published: Path | None = None
+    published_meta: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RowCounts:
+    """The rows of every public view and the findings by status, of a warehouse or of a scope's rows in it."""
+
+    views: dict[str, int]
+    findings: dict[str, int]
 
 
 @contextlib.contextmanager
@@ -207,7 +228,7 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
             stale.unlink(missing_ok=True)
         # the previous version, if no reader holds it, becomes the candidate (standby.py); its own
         # states say what it lacks
-        con = claim_standby(warehouse, tmp, {"memory_limit": BUILD_MEMORY_LIMIT})
+        con = claim_standby(warehouse, tmp, _WRITER_CONFIG)
         standby = _states_of(con, Path(scratch)) if con is not None else None
         previous = load_derivation(lake)
         try:
@@ -242,27 +263,24 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
             # the published derived tables: the kept derivation's when the published file was built
             # from it (no 42,000-row reads), else read from the file
             from_kept = previous is not None and published_meta.get(DERIVATION_TOKEN_KEY) == previous.token()
-            scope = old_counts = None
+            scope = None
             if from_kept:
                 old_documents, old_units = previous.frames["doc_document"], previous.frames["dim_unit"]
-                # the scope is known before the change: its rows in the published file are counted
-                # now, and that connection closed, so its buffers are not held beside the writer's
                 scope = publish_scope(
                     changed, old_documents, frames["doc_document"], old_units, frames["dim_unit"],
                     frames.get("dim_member_unit"), derivation.replaced,
                 )  # fmt: skip
                 # the kept derivation's frames and inputs (~65 MB at 42,000 documents) are not needed
-                # again: released before the counts, so the two peaks do not add up
+                # again: released before the writer's buffers grow
                 previous = old_documents = old_units = None
-                old_counts = _scoped_counts(published, scope)
-                published.close()
             else:
                 old_documents, old_units = (
                     published.sql(f"SELECT * FROM {t}").pl() for t in ("doc_document", "dim_unit")
                 )
+            published.close()  # read: its buffers are not held beside the writer's
             if con is None:
                 shutil.copyfile(warehouse, tmp)  # the published file is only read: its readers are not disturbed
-                con = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY_LIMIT})
+                con = duckdb.connect(str(tmp), config=_WRITER_CONFIG)
             try:
                 _apply_changes(con, lake, changed, staged, frames, states, fingerprint, derivation, Path(scratch))
                 if scope is None:  # compared as loaded (the same column types on both sides)
@@ -272,8 +290,11 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
                     scope = publish_scope(
                         changed, old_documents, new_documents, old_units, new_units, frames.get("dim_member_unit")
                     )
-                    old_counts = _scoped_counts(published, scope)
-                _record_row_counts(old_counts, published_meta, con, scope)
+                # written to the file now, for the gate's read-only connections (a WAL left beside
+                # the file would be replayed by each of them), under the full build's cap: a
+                # checkpoint that runs out of memory is fatal to the file (seen under 32 MB)
+                con.execute(f"SET memory_limit = '{BUILD_MEMORY_LIMIT}'")
+                con.execute("CHECKPOINT")
             finally:
                 con.close()
                 forget_meta(tmp)
@@ -283,7 +304,7 @@ def _build_incremental(lake: Lake, warehouse: Path, run: str) -> IncrementalCand
         except BaseException:
             _discard(None, tmp)
             raise
-    return IncrementalCandidate(final, scope, _how(derivation))
+    return IncrementalCandidate(final, scope, _how(derivation), warehouse, published_meta)
 
 
 def _how(derivation: Derivation) -> str:
@@ -321,7 +342,41 @@ def _apply_changes(
     derivation: Derivation,
     scratch: Path,
 ) -> None:
-    """One transaction: a reader of the candidate (the screen, the gate) sees all of it or none."""
+    """One transaction: a reader of the candidate (the screen, the gate) sees all of it or none.
+
+    The derived rows that differ are found first, outside it (``_differing_keys``: the costliest
+    read of the build, which a memory cap may stop and the headroom run again); inside it only
+    rows are deleted and inserted. DuckDB aborts a transaction in which a statement ran out of
+    memory, so the transaction is rolled back and run again whole under the next cap
+    (``warehouse.HEADROOM_STEPS_MB``), and the build runs under a small cap without ever failing
+    on it."""
+    replacements = {name: _differing_keys(con, name, frame, scratch) for name, frame in frames.items()}
+    original = _limit(con)
+    try:
+        while True:
+            try:
+                _change_in_one_transaction(con, lake, changed, staged, replacements, states, fingerprint, derivation)
+                return
+            except duckdb.OutOfMemoryException:
+                con.execute("ROLLBACK")
+                if not raise_memory_limit(con):
+                    raise
+    finally:
+        for name in replacements:
+            con.execute(f"DROP TABLE IF EXISTS {_keys_table(name)}")
+        con.execute(f"SET memory_limit = '{original}'")
+
+
+def _change_in_one_transaction(
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    changed: list[str],
+    staged: dict[str, Path],
+    replacements: dict[str, Path],
+    states: dict[str, str] | None,
+    fingerprint: str,
+    derivation: Derivation,
+) -> None:
     con.execute("BEGIN TRANSACTION")
     con.execute("CREATE OR REPLACE TEMP TABLE changed_documents (doc_id VARCHAR)")
     insert_values(con, "changed_documents", [(d,) for d in changed])  # literals: parameters import pandas
@@ -333,11 +388,13 @@ def _apply_changes(
         if held:
             con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT doc_id FROM changed_documents)")
         if table in staged:
-            execute_with_headroom(
-                con, f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{sql_string(staged[table])}')"
-            )
-    for name, frame in frames.items():
-        _replace_changed_rows(con, name, frame, scratch)
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{sql_string(staged[table])}')")
+    for name, path in replacements.items():
+        key, keys = DERIVED_KEYS[name], _keys_table(name)
+        con.execute(f"DELETE FROM {name} WHERE {key} IN (SELECT k FROM {keys})")
+        con.execute(
+            f"INSERT INTO {name} BY NAME SELECT * FROM read_parquet('{sql_string(path)}') WHERE {key} IN (SELECT k FROM {keys})"
+        )
     # the states of the changed documents only (``states``: those the lake holds; None, an
     # unsettled lake: none, so the next run reloads all)
     if states is not None:
@@ -354,10 +411,6 @@ def _apply_changes(
     insert_values(con, "warehouse_meta", meta.items())
     checkpoint("candidate.build")
     con.execute("COMMIT")
-    # no checkpoint here: the row counts are written next, and their checkpoint writes both (a
-    # checkpoint of a 10 M-row file rewrites its tables' metadata: ~0.5 s); until then the
-    # committed change is in the candidate's WAL, which read-only connections replay
-    con.execute("PRAGMA disable_checkpoint_on_shutdown")
 
 
 # The key of each derived table's rows: a row whose values differ is replaced with every row of its key.
@@ -366,36 +419,34 @@ DERIVED_KEYS = {
 }  # fmt: skip
 
 
-def _replace_changed_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, scratch: Path) -> None:
-    """``table`` made equal to ``frame`` by replacing the rows of the keys whose rows differ (a change
-    rewrites a few of the 42,000 rows of doc_document, not all of them). Rows are compared by a
-    hash of their values in the table's own column types, the multiset of a key's hashes on each
-    side: a few bytes a row, so the comparison fits the build's memory cap. The frame reaches DuckDB
-    as a Parquet file: a registered Arrow table imports pyarrow and pandas into the process."""
+def _keys_table(table: str) -> str:
+    return f"__differing_{table}"
+
+
+def _differing_keys(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, scratch: Path) -> Path:
+    """The keys whose rows differ between ``table`` and ``frame``, in a temporary table
+    (``_keys_table``), and the frame as a Parquet file to insert their rows from (a change rewrites
+    a few of the 42,000 rows of doc_document, not all of them). Rows are compared by a hash of
+    their values in the table's own column types, the multiset of a key's hashes on each side: a
+    few bytes a row. The frame reaches DuckDB as a Parquet file: a registered Arrow table imports
+    pyarrow and pandas into the process."""
     key = DERIVED_KEYS[table]
     columns = con.execute(f"DESCRIBE {table}").fetchall()
     typed = ", ".join(f'CAST("{name}" AS {kind})' for name, kind, *_ in columns)
     path = scratch / f"derived-{table}.parquet"
     frame.write_parquet(path)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW derived_frame AS SELECT * FROM read_parquet('{sql_string(path)}')")
-    try:
-        execute_with_headroom(
-            con,
-            f"CREATE OR REPLACE TEMP TABLE derived_keys AS "
-            f"WITH old AS (SELECT {key} AS k, list_sort(list(hash({typed}))) AS h FROM {table} GROUP BY 1), "
-            f"new AS (SELECT {key} AS k, list_sort(list(hash({typed}))) AS h FROM derived_frame GROUP BY 1) "
-            f"SELECT coalesce(old.k, new.k) AS k FROM old FULL JOIN new ON old.k = new.k WHERE old.h IS DISTINCT FROM new.h",
-        )
-        con.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT k FROM derived_keys)")
-        execute_with_headroom(
-            con, f"INSERT INTO {table} BY NAME SELECT * FROM derived_frame WHERE {key} IN (SELECT k FROM derived_keys)"
-        )
-    finally:
-        con.execute("DROP VIEW derived_frame")
-    con.execute("DROP TABLE derived_keys")
+    new = f"read_parquet('{sql_string(path)}')"
+    execute_with_headroom(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE {_keys_table(table)} AS "
+        f"WITH old AS (SELECT {key} AS k, list_sort(list(hash({typed}))) AS h FROM {table} GROUP BY 1), "
+        f"new AS (SELECT {key} AS k, list_sort(list(hash({typed}))) AS h FROM {new} GROUP BY 1) "
+        f"SELECT coalesce(old.k, new.k) AS k FROM old FULL JOIN new ON old.k = new.k WHERE old.h IS DISTINCT FROM new.h",
+    )
+    return path
 
 
-def _scoped_counts(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> tuple[dict[str, int], dict[str, int]]:
+def _scoped_counts(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> RowCounts:
     """The rows of every public view within ``scope``, and its findings by status, in two statements:
     the scope's findings are evaluated once into a temporary table that both read (quality_findings
     is the costliest view to scope: its prior-year checks pair a unit's documents)."""
@@ -409,59 +460,68 @@ def _scoped_counts(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> tuple
         relations = {v: "__scope_findings" if v == "quality_findings" else scoped_view(con, v, scope) for v in views}
         counts = ", ".join(f"(SELECT count(*) FROM {relations[v]})" for v in views)
         row = execute_with_headroom(con, f"SELECT {counts}").fetchone() if views else ()
-        return dict(zip(views, row, strict=True)), count_findings(con, "__scope_findings")
+        return RowCounts(dict(zip(views, row, strict=True)), count_findings(con, "__scope_findings"))
     finally:
         con.execute("DROP TABLE __scope_findings")
 
 
-@contextlib.contextmanager
-def _capped_at(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
-    """The connection's memory cap lowered to ``limit`` (its cached blocks evicted down to it) and
-    set back after; left as it was when DuckDB cannot free that much."""
-    before = _limit(con)
+def rows_in_scope(con: duckdb.DuckDBPyConnection, rows: ViewRows) -> RowCounts:
+    """The candidate's rows of every public view within ``rows.scope``, and their findings by
+    status, from the scope's rows the run's reader evaluated once (``ViewRows``, for the previews
+    and the report): counting them costs nothing more."""
+    existing = view_names(con)
+    views = {}
+    for view in (v for v in PUBLIC_VIEWS if v in existing):
+        n = rows.rows(view)  # None: read where it is (a view the scope does not restrict)
+        if n is None:
+            n = execute_with_headroom(con, f"SELECT count(*) FROM {rows.relation(view)}").fetchone()[0]
+        views[view] = n
+    return RowCounts(views, count_findings(con, rows.relation("quality_findings")))
+
+
+def carried_counts(built: IncrementalCandidate, now: RowCounts) -> RowCounts | None:
+    """The candidate's view row counts and findings by status: the published file's, less those of
+    the scope's rows there, plus ``now`` (those of its rows in the candidate; rows outside the
+    scope are the same in both files). Read while the gate runs, off the build's path; None when
+    they cannot be carried (the published file has changed since the build read it, or it recorded
+    none): the candidate is then counted whole (``count_whole``)."""
+    before = json.loads(built.published_meta.get(VIEW_COUNTS_KEY) or "null")
+    findings_before = json.loads(built.published_meta.get(FINDING_COUNTS_KEY) or "null")
+    if before is None or findings_before is None or not set(before) >= set(now.views) or built.published is None:
+        return None
     try:
-        con.execute(f"SET memory_limit = '{limit}'")
-    except duckdb.Error:
-        yield
-        return
+        with capped_connection(built.published, SCOPED_READ_MEMORY_LIMIT) as published:
+            if dict(published.execute("SELECT key, value FROM warehouse_meta").fetchall()) != built.published_meta:
+                return None  # another run published since: not the file the candidate was built from
+            old = _scoped_counts(published, built.scope)
+    except (duckdb.Error, FileNotFoundError):
+        return None
+    views = {v: before[v] - old.views.get(v, 0) + n for v, n in now.views.items()}
+    findings = {
+        k: findings_before.get(k, 0) - old.findings.get(k, 0) + now.findings.get(k, 0)
+        for k in findings_before.keys() | now.findings.keys()
+    }
+    return RowCounts(views, {k: n for k, n in sorted(findings.items()) if n})
+
+
+def count_whole(con: duckdb.DuckDBPyConnection) -> RowCounts:
+    return RowCounts(count_views(con), count_findings(con))
+
+
+def record_row_counts(candidate: Path, counts: RowCounts) -> None:
+    """The candidate's view row counts and findings by status written into its warehouse_meta (once
+    the gate has closed its connections: a DuckDB file has one writer and no readers beside it),
+    before it is published: the next run carries them forward, the summary prints them."""
+    # the full build's cap: its checkpoint rewrites the tables' metadata, and one that runs out of
+    # memory is fatal to the file (seen under 32 MB on the corpus warehouse)
+    con = duckdb.connect(str(candidate), config={"memory_limit": BUILD_MEMORY_LIMIT})
     try:
-        yield
+        con.execute("BEGIN TRANSACTION")
+        for key, value in ((VIEW_COUNTS_KEY, counts.views), (FINDING_COUNTS_KEY, counts.findings)):
+            con.execute(f"DELETE FROM warehouse_meta WHERE key = {sql_literal(key)}")
+            insert_values(con, "warehouse_meta", [(key, json.dumps(value))])
+        con.execute("COMMIT")
+        con.execute("CHECKPOINT")
     finally:
-        con.execute(f"SET memory_limit = '{before}'")
-
-
-def _record_row_counts(
-    old_counts: tuple[dict[str, int], dict[str, int]],
-    published_meta: dict[str, str],
-    candidate: duckdb.DuckDBPyConnection,
-    scope: PublishScope,
-) -> None:
-    """The candidate's view row counts and findings by status: the published ones, less those of
-    the rows the scope held there, plus those it holds now (rows outside the scope are the same in
-    both files). The candidate's are read on the build's writer after its change committed, and
-    written and checkpointed there."""
-    before = json.loads(published_meta.get(VIEW_COUNTS_KEY) or "{}")
-    findings_before = json.loads(published_meta.get(FINDING_COUNTS_KEY) or "null")
-    old, old_findings = old_counts  # the scope's rows and findings in the published file (``_scoped_counts``)
-    if set(before) >= set(old):
-        # the change is committed: the scoped reads need no more than any scoped read, and the
-        # build's larger cap would keep as many cached blocks beside them (``warehouse.SCOPED_READ_MEMORY_LIMIT``)
-        with _capped_at(candidate, SCOPED_READ_MEMORY_LIMIT):
-            new, new_findings = _scoped_counts(candidate, scope)
-    else:
-        new, new_findings = count_views(candidate), None
-    if findings_before is None:
-        findings = count_findings(candidate)
-    else:
-        if new_findings is None:
-            new_findings = count_findings(candidate, scoped_view(candidate, "quality_findings", scope))
-        findings = {
-            k: findings_before.get(k, 0) - old_findings.get(k, 0) + new_findings.get(k, 0)
-            for k in findings_before.keys() | new_findings.keys()
-        }
-        findings = {k: n for k, n in sorted(findings.items()) if n}
-    counts = {v: before[v] - old.get(v, 0) + n if v in before else n for v, n in new.items()}
-    for key, value in ((VIEW_COUNTS_KEY, counts), (FINDING_COUNTS_KEY, findings)):
-        candidate.execute(f"DELETE FROM warehouse_meta WHERE key = {sql_literal(key)}")
-        insert_values(candidate, "warehouse_meta", [(key, json.dumps(value))])
-    candidate.execute("CHECKPOINT")
+        con.close()
+    forget_meta(candidate)

@@ -364,7 +364,10 @@ def _apply_changes(
     finally:
         for name in replacements:
             con.execute(f"DROP TABLE IF EXISTS {_keys_table(name)}")
-        con.execute(f"SET memory_limit = '{original}'")
+        # back to the small cap, unless DuckDB cannot free enough for it (then the build goes on
+        # under the raised one, as ``execute_with_headroom`` does)
+        with contextlib.suppress(duckdb.OutOfMemoryException):
+            con.execute(f"SET memory_limit = '{original}'")
 
 
 def _change_in_one_transaction(

@@ -29,15 +29,11 @@ from pipelines.publish.gate_process import CpuWindow, submit_validation
 from pipelines.publish.incremental import (
     IncrementalCandidate,
     PublishScope,
-    RowCounts,
     build_incremental_candidate,
-    carried_counts,
-    count_whole,
     full_rebuild_requested,
-    record_row_counts,
-    rows_in_scope,
 )
 from pipelines.publish.report import report_rows, write_html_report
+from pipelines.publish.row_counts import RowCounts, carried_counts, count_whole, record_row_counts, rows_in_scope
 from pipelines.publish.scope import ViewRows, register_scope
 from pipelines.publish.screen import quarantine_breakers, screen_candidate
 from pipelines.publish.warehouse import (
@@ -224,7 +220,7 @@ def _read_candidate(
 ) -> tuple[dict[str, int], dict[str, str], tuple, RowCounts | None]:
     """``_while_the_gate_runs``; for an incremental candidate also its view row counts and findings
     (returned last, to be recorded in it before it is published), carried forward from the
-    published file's (``incremental.carried_counts``) with the scope's rows the reader evaluated
+    published file's (``row_counts.carried_counts``) with the scope's rows the reader evaluated
     anyway. The build leaves them to this moment: the gate's process validates meanwhile, so they
     cost the run nothing on its way to the gate. The published file is read once the candidate's
     reader is closed (one capped connection at a time)."""

@@ -1,4 +1,4 @@
-"""The incremental build's writer runs under a small DuckDB cap (``warehouse.INCREMENTAL_BUILD_MEMORY_LIMIT``).
+"""The incremental build's writer runs under a small DuckDB cap (``incremental.INCREMENTAL_BUILD_MEMORY_LIMIT``).
 DuckDB aborts a transaction in which a statement ran out of memory, so a change that needs more
 is rolled back and run again whole under the next headroom step (``incremental._apply_changes``):
 here, on a copy of the corpus warehouse, under a cap too small for the change, the candidate is

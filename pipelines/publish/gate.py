@@ -199,7 +199,7 @@ def validate_warehouse(
 def _recorded_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """The view row counts the warehouse on ``con`` recorded when it was built ({} when none). An
     incremental candidate holds its published file's until its gate has run (they are recorded
-    after it, ``incremental.record_row_counts``): a few documents apart, and they only decide
+    after it, ``row_counts.record_row_counts``): a few documents apart, and they only decide
     whether a view is read as one chunk."""
     try:
         found = con.execute(f"SELECT value FROM warehouse_meta WHERE key = {sql_literal(VIEW_COUNTS_KEY)}").fetchone()

@@ -10,7 +10,10 @@ place. The derived tables (documents with status, unit and canonical document; u
 conflicts) are small (a row per document or unit) and are rewritten whole; the views
 (``func_canonical``, ``budget_vs_final`` …) are computed on read, so nothing else is stored. The
 candidate then goes through the same screen, gate and atomic swap as a full rebuild, restricted to
-the rows of the documents the change can reach (``PublishScope``).
+the rows of the documents the change can reach (``PublishScope``). Its view row counts and
+findings by status (the summary's, and the next run's base) are the published file's carried
+forward over the scope, read while the gate runs and recorded after it (``row_counts.py``), so
+the build does not wait for them.
 
 A full rebuild (``combine.build_tables`` + ``warehouse.build_candidate``) is used instead when no
 published warehouse can be the base (none yet, another schema, DDL or code catalogue), when the
@@ -22,7 +25,6 @@ same warehouse (``tests/test_incremental_publish.py``).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
@@ -51,26 +53,18 @@ from pipelines.publish.scope import (  # noqa: F401  (re-exported: their home be
 from pipelines.publish.standby import claim_standby
 from pipelines.publish.warehouse import (
     BUILD_MEMORY_LIMIT,
-    FINDING_COUNTS_KEY,
-    INCREMENTAL_BUILD_MEMORY_LIMIT,
-    PUBLIC_VIEWS,
     SCOPED_READ_MEMORY_LIMIT,
-    VIEW_COUNTS_KEY,
     _limit,
     build_meta,
     candidate_path,
     capped_connection,
-    count_findings,
-    count_views,
     execute_with_headroom,
     forget_meta,
     insert_values,
     raise_memory_limit,
     remove_abandoned_candidates,
     remove_stale_builds,
-    sql_literal,
     sql_string,
-    view_names,
 )
 
 # Past this share of the warehouse's documents (and this many documents) a full rebuild costs no
@@ -83,7 +77,15 @@ def full_rebuild_requested(flag: bool = False) -> bool:
     return flag or os.environ.get("BUDGETWH_FULL_REBUILD", "").strip().lower() in ("1", "true", "yes")
 
 
-# The build's writer: a small cap (``warehouse.INCREMENTAL_BUILD_MEMORY_LIMIT``), and no automatic
+# An incremental build deletes and inserts a few documents' rows of a large file: DuckDB keeps the
+# blocks it passed cached up to the cap, so a smaller one keeps the run's memory flat as the
+# warehouse grows (measured at 42,000 documents: largest process 366-379 MB under 32 MB, 385-395
+# under 64, in the same 5.2-5.8 s). A statement that needs more gets the headroom, and the change's
+# transaction is run again whole under it (``_apply_changes``). The full build keeps 64 MB
+# (``warehouse.BUILD_MEMORY_LIMIT``: loading the reference tables alone does not fit in 32), and
+# so do checkpoints (one that runs out of memory is fatal to the file).
+INCREMENTAL_BUILD_MEMORY_LIMIT = "32MB"
+# The build's writer: a small cap (``INCREMENTAL_BUILD_MEMORY_LIMIT``), and no automatic
 # checkpoint at its commit (DuckDB's past a 16 MB WAL, under that cap): the build checkpoints
 # once, under the full build's cap, since a checkpoint that runs out of memory is fatal to the file.
 _WRITER_CONFIG = {"memory_limit": INCREMENTAL_BUILD_MEMORY_LIMIT, "checkpoint_threshold": "1TB"}
@@ -95,17 +97,9 @@ class IncrementalCandidate:
     scope: PublishScope
     derived: str = ""  # how the derived tables were computed (``derive.Derivation.how``)
     # the published file it was built from, and that file's warehouse_meta as the build read it: its
-    # view row counts and findings are carried forward (``carried_counts``)
+    # view row counts and findings are carried forward (``row_counts.carried_counts``)
     published: Path | None = None
     published_meta: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class RowCounts:
-    """The rows of every public view and the findings by status, of a warehouse or of a scope's rows in it."""
-
-    views: dict[str, int]
-    findings: dict[str, int]
 
 
 @contextlib.contextmanager
@@ -447,84 +441,3 @@ def _differing_keys(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFr
         f"SELECT coalesce(old.k, new.k) AS k FROM old FULL JOIN new ON old.k = new.k WHERE old.h IS DISTINCT FROM new.h",
     )
     return path
-
-
-def _scoped_counts(con: duckdb.DuckDBPyConnection, scope: PublishScope) -> RowCounts:
-    """The rows of every public view within ``scope``, and its findings by status, in two statements:
-    the scope's findings are evaluated once into a temporary table that both read (quality_findings
-    is the costliest view to scope: its prior-year checks pair a unit's documents)."""
-    existing = view_names(con)
-    views = [v for v in PUBLIC_VIEWS if v in existing]
-    findings = scoped_view(con, "quality_findings", scope)
-    execute_with_headroom(
-        con, f"CREATE OR REPLACE TEMP TABLE __scope_findings AS SELECT status, severity FROM {findings}"
-    )
-    try:
-        relations = {v: "__scope_findings" if v == "quality_findings" else scoped_view(con, v, scope) for v in views}
-        counts = ", ".join(f"(SELECT count(*) FROM {relations[v]})" for v in views)
-        row = execute_with_headroom(con, f"SELECT {counts}").fetchone() if views else ()
-        return RowCounts(dict(zip(views, row, strict=True)), count_findings(con, "__scope_findings"))
-    finally:
-        con.execute("DROP TABLE __scope_findings")
-
-
-def rows_in_scope(con: duckdb.DuckDBPyConnection, rows: ViewRows) -> RowCounts:
-    """The candidate's rows of every public view within ``rows.scope``, and their findings by
-    status, from the scope's rows the run's reader evaluated once (``ViewRows``, for the previews
-    and the report): counting them costs nothing more."""
-    existing = view_names(con)
-    views = {}
-    for view in (v for v in PUBLIC_VIEWS if v in existing):
-        n = rows.rows(view)  # None: read where it is (a view the scope does not restrict)
-        if n is None:
-            n = execute_with_headroom(con, f"SELECT count(*) FROM {rows.relation(view)}").fetchone()[0]
-        views[view] = n
-    return RowCounts(views, count_findings(con, rows.relation("quality_findings")))
-
-
-def carried_counts(built: IncrementalCandidate, now: RowCounts) -> RowCounts | None:
-    """The candidate's view row counts and findings by status: the published file's, less those of
-    the scope's rows there, plus ``now`` (those of its rows in the candidate; rows outside the
-    scope are the same in both files). Read while the gate runs, off the build's path; None when
-    they cannot be carried (the published file has changed since the build read it, or it recorded
-    none): the candidate is then counted whole (``count_whole``)."""
-    before = json.loads(built.published_meta.get(VIEW_COUNTS_KEY) or "null")
-    findings_before = json.loads(built.published_meta.get(FINDING_COUNTS_KEY) or "null")
-    if before is None or findings_before is None or not set(before) >= set(now.views) or built.published is None:
-        return None
-    try:
-        with capped_connection(built.published, SCOPED_READ_MEMORY_LIMIT) as published:
-            if dict(published.execute("SELECT key, value FROM warehouse_meta").fetchall()) != built.published_meta:
-                return None  # another run published since: not the file the candidate was built from
-            old = _scoped_counts(published, built.scope)
-    except (duckdb.Error, FileNotFoundError):
-        return None
-    views = {v: before[v] - old.views.get(v, 0) + n for v, n in now.views.items()}
-    findings = {
-        k: findings_before.get(k, 0) - old.findings.get(k, 0) + now.findings.get(k, 0)
-        for k in findings_before.keys() | now.findings.keys()
-    }
-    return RowCounts(views, {k: n for k, n in sorted(findings.items()) if n})
-
-
-def count_whole(con: duckdb.DuckDBPyConnection) -> RowCounts:
-    return RowCounts(count_views(con), count_findings(con))
-
-
-def record_row_counts(candidate: Path, counts: RowCounts) -> None:
-    """The candidate's view row counts and findings by status written into its warehouse_meta (once
-    the gate has closed its connections: a DuckDB file has one writer and no readers beside it),
-    before it is published: the next run carries them forward, the summary prints them."""
-    # the full build's cap: its checkpoint rewrites the tables' metadata, and one that runs out of
-    # memory is fatal to the file (seen under 32 MB on the corpus warehouse)
-    con = duckdb.connect(str(candidate), config={"memory_limit": BUILD_MEMORY_LIMIT})
-    try:
-        con.execute("BEGIN TRANSACTION")
-        for key, value in ((VIEW_COUNTS_KEY, counts.views), (FINDING_COUNTS_KEY, counts.findings)):
-            con.execute(f"DELETE FROM warehouse_meta WHERE key = {sql_literal(key)}")
-            insert_values(con, "warehouse_meta", [(key, json.dumps(value))])
-        con.execute("COMMIT")
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    forget_meta(candidate)

@@ -56,14 +56,6 @@ class PublishReport:
 
 
 BUILD_MEMORY_LIMIT = "64MB"
-# An incremental build deletes and inserts a few documents' rows of a large file: DuckDB keeps the
-# blocks it passed cached up to the cap, so a smaller one keeps the run's memory flat as the
-# warehouse grows (measured at 42,000 documents: largest process 366-379 MB under 32 MB, 385-395
-# under 64, in the same 5.2-5.8 s). A statement that needs more gets the headroom, and the change's
-# transaction is run again whole under it (``incremental._apply_changes``). The full build keeps
-# 64 MB, and so do checkpoints (one that runs out of memory is fatal to the file): loading the
-# reference tables alone does not fit in 32.
-INCREMENTAL_BUILD_MEMORY_LIMIT = "32MB"
 
 
 def sql_string(path: Path) -> str:
@@ -354,14 +346,11 @@ def _limit(con: duckdb.DuckDBPyConnection) -> str:
     return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
 
 
-def _megabytes(limit: str) -> float:
-    value, unit = limit.split()
-    return float(value) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "TiB": 1024**2}.get(unit, 1)
-
-
 def raise_memory_limit(con: duckdb.DuckDBPyConnection) -> bool:
     """The connection's memory cap raised to the next of ``HEADROOM_STEPS_MB``; False at the last."""
-    bigger = next((mb for mb in HEADROOM_STEPS_MB if mb > _megabytes(_limit(con)) + 1), None)
+    value, unit = _limit(con).split()
+    megabytes = float(value) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "TiB": 1024**2}.get(unit, 1)
+    bigger = next((mb for mb in HEADROOM_STEPS_MB if mb > megabytes + 1), None)
     if bigger is not None:
         con.execute(f"SET memory_limit = '{bigger}MB'")
     return bigger is not None

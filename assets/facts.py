@@ -227,7 +227,7 @@ def _read_candidate(
     with _candidate_reader(db, scope) as (con, rows):
         now = rows_in_scope(con, rows) if built is not None else None
         counts, previews, report_data = _while_the_gate_runs(con, rows, now.views if now is not None else ())
-    if built is None or now is None:
+    if now is None:  # not built incrementally: the candidate recorded its counts when it was built
         return counts, previews, report_data, None
     counted = carried_counts(built, now)
     if counted is None:  # not carried (the published file changed since the build, or held none): counted whole

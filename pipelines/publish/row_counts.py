@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.publish.doc_states import usable_meta
 from pipelines.publish.incremental import IncrementalCandidate
 from pipelines.publish.scope import PublishScope, ViewRows, scoped_view
 from pipelines.publish.warehouse import (
@@ -84,7 +85,7 @@ def carried_counts(built: IncrementalCandidate, now: RowCounts) -> RowCounts | N
         return None
     try:
         with capped_connection(built.published, SCOPED_READ_MEMORY_LIMIT) as published:
-            if dict(published.execute("SELECT key, value FROM warehouse_meta").fetchall()) != built.published_meta:
+            if usable_meta(published) != built.published_meta:
                 return None  # another run published since: not the file the candidate was built from
             old = scoped_counts(published, built.scope)
     except (duckdb.Error, FileNotFoundError):
